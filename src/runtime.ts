@@ -58,6 +58,8 @@ export interface Runtime {
     readAll(): Promise<Uint8Array>;
   };
   spawn(command: string, options?: SpawnOptions): Promise<SpawnResult>;
+  /** Versions of the runtime and the platform it runs on. */
+  platform: { deno: string; v8: string; typescript: string; os: string; arch: string };
 }
 
 class StreamOutput implements Output {
@@ -102,6 +104,13 @@ export function denoRuntime(): Runtime {
       isTerminal: () => Deno.stdin.isTerminal(),
       readAll: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
     },
+    platform: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+    },
     spawn: async (command, options = {}) => {
       const empty = new Uint8Array();
       let child: Deno.ChildProcess;
@@ -122,7 +131,7 @@ export function denoRuntime(): Runtime {
           : "other";
         return { code: null, stdout: empty, stderr: empty, error };
       }
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       if (options.timeoutMs) {
         timer = setTimeout(() => {
           try {

@@ -4,6 +4,7 @@
 export interface Cluster {
   server?: string;
   certificateAuthority?: string;
+  /** Base64, as written in the file. */
   certificateAuthorityData?: string;
   insecureSkipTlsVerify?: boolean;
   tlsServerName?: string;
@@ -29,8 +30,10 @@ export interface AuthInfo {
   token?: string;
   tokenFile?: string;
   clientCertificate?: string;
+  /** Base64, as written in the file. */
   clientCertificateData?: string;
   clientKey?: string;
+  /** Base64, as written in the file. */
   clientKeyData?: string;
   username?: string;
   password?: string;
@@ -47,6 +50,18 @@ export interface Context {
   cluster: string;
   user: string;
   namespace?: string;
+}
+
+/** One kubeconfig file as read, before merging; file paths inside it are already absolute. */
+export interface KubeconfigFile {
+  /** Absolute path of the file. */
+  path: string;
+  clusters: { name: string; cluster: Cluster }[];
+  users: { name: string; user: AuthInfo }[];
+  contexts: { name: string; context: Context }[];
+  currentContext?: string;
+  preferences?: Record<string, unknown>;
+  extensions?: { name: string; extension: unknown }[];
 }
 
 /** A named entry and the file that defined it (first file wins). */
@@ -114,6 +129,12 @@ export interface RestConfig {
   /** Proxy to use (kubeconfig `proxy-url`, else HTTPS_PROXY/NO_PROXY from the environment). */
   proxyUrl?: string;
   auth: AuthMethod;
+  /**
+   * A client certificate presented in the TLS handshake next to a token or basic auth. kubectl
+   * sends both when the user entry (or a flag) supplies both; the API server then prefers the
+   * certificate. Unset when `auth` is itself a client certificate.
+   */
+  tlsClientCertificate?: { certPem: string; keyPem: string };
   /** The cluster entry as given (passed to exec plugins with provideClusterInfo). */
   cluster: Cluster;
   impersonate?: { user?: string; uid?: string; groups: string[]; extra: Record<string, string[]> };

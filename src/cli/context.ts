@@ -1,0 +1,66 @@
+/** What every command receives: the runtime, kubectl's global flags and lazy cluster access. */
+import type { ApiClient } from "../api/client.ts";
+import type { ConnectionFlags, Credential, RestConfig } from "../kubeconfig/types.ts";
+import type { Runtime } from "../runtime.ts";
+import { VERSION } from "../version.ts";
+
+/** Per-run state shared by the commands; resolves configuration and credential once. */
+export class CommandContext {
+  readonly runtime: Runtime;
+  readonly flags: ConnectionFlags;
+  readonly verbosity: number;
+  #config?: Promise<RestConfig>;
+  #credential?: Promise<Credential>;
+  #client?: Promise<ApiClient>;
+
+  constructor(runtime: Runtime, flags: ConnectionFlags, verbosity: number) {
+    this.runtime = runtime;
+    this.flags = flags;
+    this.verbosity = verbosity;
+  }
+
+  /** The connection kubectl would use with the same flags and environment. */
+  config(): Promise<RestConfig> {
+    this.#config ??= import("../kubeconfig/resolve.ts").then((m) =>
+      m.resolveRestConfig(this.runtime, this.flags)
+    );
+    return this.#config;
+  }
+
+  /** The credential of that connection (runs exec plugins, reads token files). */
+  credential(): Promise<Credential> {
+    this.#credential ??= Promise.all([this.config(), import("../kubeconfig/credentials.ts")])
+      .then(([config, m]) => m.getCredential(this.runtime, config));
+    return this.#credential;
+  }
+
+  /** An API client for that connection. */
+  client(): Promise<ApiClient> {
+    this.#client ??= Promise.all([this.config(), import("../api/client.ts")]).then((
+      [config, m],
+    ) =>
+      new m.ApiClient(config, {
+        runtime: this.runtime,
+        credential: () => this.credential(),
+        verbosity: this.verbosity,
+        userAgent: `kubectl-token/${VERSION}`,
+      })
+    );
+    return this.#client;
+  }
+
+  /** Close connections so that the process can exit at once. */
+  async close(): Promise<void> {
+    if (this.#client) (await this.#client.catch(() => undefined))?.close();
+  }
+
+  /** Print a diagnostic line on stderr when the verbosity is at least `level`. */
+  log(level: number, line: string): void {
+    if (this.verbosity >= level) this.runtime.stderr.write(`I ${line}\n`);
+  }
+
+  /** Print a warning line on stderr, the way kubectl prints server warnings. */
+  warn(line: string): void {
+    this.runtime.stderr.write(`Warning: ${line}\n`);
+  }
+}

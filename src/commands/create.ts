@@ -1,0 +1,203 @@
+/**
+ * `kubectl token create [SA]`: request a service-account token through the TokenRequest API.
+ * Shaped like kubectl's create_token.go: options, a pure validate step whose messages name the
+ * flag, and run.
+ */
+import type { CommandContext } from "../cli/context.ts";
+import { UsageError } from "../errors.ts";
+import { ApiError } from "../api/errors.ts";
+import { formatGoDuration, parseDurationFlag, rfc3339 } from "../output/duration.ts";
+import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
+import { decodeJwt } from "../jwt/decode.ts";
+
+/** Flags and argument of `create`, as the command line gives them. */
+export interface CreateOptions {
+  serviceAccount?: string;
+  duration?: string;
+  audience: string[];
+  boundObjectKind?: string;
+  boundObjectName?: string;
+  boundObjectUid?: string;
+  output: string;
+}
+
+/** A validated request. */
+export interface CreateRequest {
+  serviceAccount?: string;
+  expirationSeconds?: number;
+  audiences: string[];
+  boundObject?: { kind: "Pod" | "Secret" | "Node"; name: string; uid?: string };
+  output: "token" | "json" | "yaml" | "exec-credential";
+}
+
+const BOUND_KINDS = ["Pod", "Secret", "Node"] as const;
+const OUTPUTS = ["token", "json", "yaml", "exec-credential"] as const;
+
+/** Check the flags without touching the cluster; messages name the flag. */
+export function validateCreate(options: CreateOptions): CreateRequest {
+  const output = parseOutputFlag(options.output, OUTPUTS, "token") as CreateRequest["output"];
+  let expirationSeconds: number | undefined;
+  if (options.duration !== undefined) {
+    const ms = parseDurationFlag("--duration", options.duration, { wholeSeconds: true });
+    if (ms < 0) throw new UsageError("Invalid value for flag --duration: must be 0 or more");
+    if (ms > 0) expirationSeconds = ms / 1000;
+  }
+  for (const a of options.audience) {
+    if (a.trim() === "") {
+      throw new UsageError("Invalid value for flag --audience: must not be empty");
+    }
+  }
+  let boundObject: CreateRequest["boundObject"];
+  if (!options.boundObjectKind) {
+    if (options.boundObjectName) {
+      throw new UsageError("Flag --bound-object-name can only be set with --bound-object-kind");
+    }
+    if (options.boundObjectUid) {
+      throw new UsageError("Flag --bound-object-uid can only be set with --bound-object-kind");
+    }
+  } else {
+    const kind = BOUND_KINDS.find((k) =>
+      k.toLowerCase() === options.boundObjectKind!.toLowerCase()
+    );
+    if (!kind) {
+      throw new UsageError(
+        `Invalid value "${options.boundObjectKind}" for flag --bound-object-kind: ` +
+          `supported values are ${BOUND_KINDS.join(", ")}`,
+      );
+    }
+    if (!options.boundObjectName) {
+      throw new UsageError("Flag --bound-object-name is required with --bound-object-kind");
+    }
+    boundObject = { kind, name: options.boundObjectName, uid: options.boundObjectUid || undefined };
+  }
+  const sa = options.serviceAccount;
+  if (sa !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
+    throw new UsageError(
+      `Invalid service account name "${sa}": it must be a lowercase RFC 1123 subdomain`,
+    );
+  }
+  return {
+    serviceAccount: sa,
+    expirationSeconds,
+    audiences: options.audience,
+    boundObject,
+    output,
+  };
+}
+
+/** The TokenRequest the API server receives. */
+export function tokenRequestBody(request: CreateRequest): Record<string, unknown> {
+  const spec: Record<string, unknown> = { audiences: request.audiences };
+  if (request.expirationSeconds !== undefined) spec.expirationSeconds = request.expirationSeconds;
+  if (request.boundObject) {
+    spec.boundObjectRef = {
+      kind: request.boundObject.kind,
+      apiVersion: "v1",
+      name: request.boundObject.name,
+      ...(request.boundObject.uid ? { uid: request.boundObject.uid } : {}),
+    };
+  }
+  return { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", metadata: {}, spec };
+}
+
+interface TokenRequestResponse {
+  status?: { token?: string; expirationTimestamp?: string };
+  [key: string]: unknown;
+}
+
+/** Request the token and print it; returns the exit code. */
+export async function runCreate(ctx: CommandContext, options: CreateOptions): Promise<number> {
+  const request = validateCreate(options);
+  const config = await ctx.config();
+  let namespace = config.namespace;
+  let name = request.serviceAccount;
+  if (name === undefined) {
+    const own = await ownServiceAccount(ctx);
+    if (!own) {
+      throw new UsageError(
+        "A service account name is required (the current credential is not a service-account token)",
+      );
+    }
+    name = own.name;
+    if (!config.namespaceFromFlag) namespace = own.namespace;
+  }
+  const client = await ctx.client();
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/` +
+    `${encodeURIComponent(name)}/token`;
+  const requestedAt = ctx.runtime.now();
+  let response;
+  try {
+    response = await client.post<TokenRequestResponse>(path, tokenRequestBody(request));
+  } catch (e) {
+    if (e instanceof ApiError) {
+      e.message = `Cannot request token for service account "${namespace}/${name}": ${e.message}`;
+    }
+    throw e;
+  }
+  for (const w of response.warnings) ctx.warn(w);
+  const tr = response.body;
+  const token = tr.status?.token;
+  if (!token) {
+    throw new ApiError(
+      `Cannot request token for service account "${namespace}/${name}": the server returned no token`,
+      { code: response.status },
+    );
+  }
+  const expiry = tr.status?.expirationTimestamp;
+  if (request.expirationSeconds && expiry && response.warnings.length === 0) {
+    const granted = (Date.parse(expiry) - requestedAt.getTime()) / 1000;
+    // Allow for clock skew between us and the server before calling it shortened.
+    if (granted < request.expirationSeconds - 120) {
+      ctx.warn(
+        `the server shortened the token's lifetime: requested ` +
+          `${formatGoDuration(request.expirationSeconds * 1000)}, expires ${expiry}`,
+      );
+    }
+  }
+  const out = ctx.runtime.stdout;
+  switch (request.output) {
+    case "token":
+      out.write(out.isTerminal() ? `${token}\n` : token);
+      break;
+    case "json":
+      out.write(toJson(tr));
+      break;
+    case "yaml":
+      out.write(toYaml(tr));
+      break;
+    case "exec-credential":
+      out.write(toJson(execCredential(token, expiry)));
+      break;
+  }
+  return 0;
+}
+
+/** An ExecCredential document, as client-go expects from an exec credential plugin. */
+export function execCredential(
+  token: string,
+  expirationTimestamp: string | undefined,
+): Record<string, unknown> {
+  const status: Record<string, unknown> = { token };
+  if (expirationTimestamp) status.expirationTimestamp = rfc3339(new Date(expirationTimestamp));
+  return {
+    apiVersion: "client.authentication.k8s.io/v1",
+    kind: "ExecCredential",
+    spec: { interactive: false },
+    status,
+  };
+}
+
+/** The service account of the current credential, when it is a service-account token. */
+async function ownServiceAccount(
+  ctx: CommandContext,
+): Promise<{ namespace: string; name: string } | undefined> {
+  const credential = await ctx.credential();
+  if (!credential.token) return undefined;
+  try {
+    const sub = decodeJwt(credential.token).payload.sub;
+    const m = typeof sub === "string" ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(sub) : null;
+    return m ? { namespace: m[1], name: m[2] } : undefined;
+  } catch {
+    return undefined;
+  }
+}

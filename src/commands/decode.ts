@@ -1,0 +1,97 @@
+/**
+ * `kubectl token decode [TOKEN|-]`: what a token says, without sending it anywhere unless
+ * `--verify` needs the cluster's keys.
+ */
+import type { CommandContext } from "../cli/context.ts";
+import { CliError, UsageError } from "../errors.ts";
+import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
+import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
+import { renderTokenReport, tokenReportDocument } from "../jwt/render.ts";
+import { parseJwks, type VerifyResult, verifyToken } from "../jwt/verify.ts";
+
+/** Flags and argument of `decode`. */
+export interface DecodeOptions {
+  token?: string;
+  verify: boolean;
+  jwks?: string;
+  output: string;
+}
+
+/** Decode (and verify) the token and print the report; returns the exit code. */
+export async function runDecode(ctx: CommandContext, options: DecodeOptions): Promise<number> {
+  const format = parseOutputFlag(options.output, ["text", "json", "yaml"], "text");
+  if (options.jwks && !options.verify) {
+    throw new UsageError("Flag --jwks needs --verify");
+  }
+  const token = await readToken(ctx, options.token);
+  const now = ctx.runtime.now();
+  const report = inspectToken(token, now);
+  let verification: VerifyResult | undefined;
+  if (options.verify) verification = await verify(ctx, token, report, options.jwks);
+  const out = ctx.runtime.stdout;
+  if (format === "text") {
+    out.write(renderTokenReport(report, now, { verification }));
+  } else {
+    const doc = tokenReportDocument(report, verification);
+    out.write(format === "json" ? toJson(doc) : toYaml(doc));
+  }
+  return verification && !verification.valid ? 1 : 0;
+}
+
+async function readToken(ctx: CommandContext, arg: string | undefined): Promise<string> {
+  const stdin = ctx.runtime.stdin;
+  if (arg === "-" || (arg === undefined && !stdin.isTerminal())) {
+    const text = new TextDecoder().decode(await stdin.readAll()).trim();
+    if (text === "") {
+      if (arg === "-") throw new CliError("Cannot decode token: standard input is empty");
+      return await currentToken(ctx);
+    }
+    return text;
+  }
+  if (arg !== undefined) {
+    if (arg.trim() === "") throw new UsageError("The token argument is empty");
+    return arg.trim();
+  }
+  return await currentToken(ctx);
+}
+
+async function currentToken(ctx: CommandContext): Promise<string> {
+  const credential = await ctx.credential();
+  if (credential.token) return credential.token;
+  const config = await ctx.config();
+  const user = config.userName ? `user "${config.userName}"` : "the current user";
+  throw new CliError(
+    `Cannot decode the current token: ${user} authenticates with ` +
+      `${credential.certPem ? "a client certificate" : "no token"}; pass a token or "-"`,
+  );
+}
+
+async function verify(
+  ctx: CommandContext,
+  token: string,
+  report: TokenReport,
+  jwksFile: string | undefined,
+): Promise<VerifyResult> {
+  if (report.kind === "bootstrap") {
+    throw new CliError(
+      "Cannot verify a bootstrap token offline: it is a shared secret; use kubectl token whoami --token",
+    );
+  }
+  // jose loads only here, so plain decoding stays fast.
+  const { parseJwks, verifyToken } = await import("../jwt/verify.ts");
+  let jwks;
+  if (jwksFile) {
+    let text: string;
+    try {
+      text = await ctx.runtime.readTextFile(jwksFile);
+    } catch (e) {
+      throw new CliError(`Cannot read key set "${jwksFile}": ${(e as Error).message}`);
+    }
+    jwks = parseJwks(text, jwksFile);
+  } else {
+    const client = await ctx.client();
+    const body = await client.get<unknown>("/openid/v1/jwks");
+    jwks = parseJwks(JSON.stringify(body), `${client.config.server}/openid/v1/jwks`);
+  }
+  return await verifyToken(token, { jwks }, { now: ctx.runtime.now() });
+}

@@ -1,0 +1,201 @@
+/** Text and machine-readable forms of a {@link TokenReport}, for `kubectl token decode`. */
+
+import { compactDuration, humanDuration, relativeTime, rfc3339 } from "../output/duration.ts";
+import type { ObjectRef, TokenReport } from "./inspect.ts";
+import type { VerifyResult } from "./verify.ts";
+
+/** Options for {@link renderTokenReport}. */
+export interface RenderOptions {
+  /** The outcome of verifyToken(), shown as a "Signature" line when given. */
+  verification?: VerifyResult;
+}
+
+// Claims the report already shows on their own lines.
+const SHOWN_CLAIMS = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "kubernetes.io"]);
+const LEGACY_PREFIX = "kubernetes.io/serviceaccount/";
+
+/**
+ * Describes a token for people, as aligned `Key:  value` lines like `kubectl describe`, ending
+ * with a newline. Bootstrap tokens show only their ID: the secret half never appears.
+ */
+export function renderTokenReport(
+  report: TokenReport,
+  now: Date,
+  options: RenderOptions = {},
+): string {
+  const rows: [string, string][] = [];
+  const add = (label: string, value: string | undefined) => {
+    if (value !== undefined) rows.push([label, value]);
+  };
+
+  if (report.kind === "bootstrap" && report.bootstrap) {
+    const { tokenId, secretNamespace, secretName, username } = report.bootstrap;
+    add("Type", "bootstrap token");
+    add("Token ID", tokenId);
+    add("Username", username);
+    add("Secret", `${secretNamespace}/${secretName}`);
+    return alignRows(rows) +
+      `\nThe secret part of the token is not shown. Its expiry is not in the token: it is the ` +
+      `"expiration" field of the Secret ${secretNamespace}/${secretName}.\n`;
+  }
+
+  const at = (date: Date | undefined) =>
+    date === undefined ? undefined : `${rfc3339(date)} (${relativeTime(date, now)})`;
+  add("Type", typeLabel(report));
+  add("Algorithm", report.header.alg);
+  add("Key ID", report.header.kid);
+  add("Issuer", report.issuer ?? "<none>");
+  add("Subject", report.subject ?? "<none>");
+  add("Audiences", report.audiences.length > 0 ? report.audiences.join(", ") : "<none>");
+  add("Issued", at(report.issuedAt) ?? "<none>");
+  if (report.notBefore && report.notBefore.getTime() !== report.issuedAt?.getTime()) {
+    add("Not before", at(report.notBefore));
+  }
+  add("Expires", expiresText(report, now));
+  if (report.remainingFraction !== undefined && report.lifetimeSeconds !== undefined) {
+    const percent = Math.floor(report.remainingFraction * 100);
+    add("Lifetime left", `${percent}% of ${compactDuration(report.lifetimeSeconds * 1000)}`);
+  }
+  add("Stale after", at(report.staleAfter));
+  if (report.credentialId !== undefined) add("Credential ID", `JTI=${report.credentialId}`);
+
+  const k8s = report.kubernetes;
+  if (k8s) {
+    add("Namespace", k8s.namespace);
+    add("Service account", refText(k8s.serviceAccount));
+    add("Secret", k8s.secretName);
+    if (k8s.boundObject) {
+      add("Bound to", `${k8s.boundObject.kind} ${refText(k8s.boundObject) ?? "<unknown>"}`);
+    }
+    if (k8s.node && k8s.boundObject?.kind !== "Node") add("Node", refText(k8s.node));
+  }
+  if (options.verification) add("Signature", verificationText(options.verification));
+
+  let text = alignRows(rows);
+  const extra = Object.entries(report.claims).filter(([name]) =>
+    !SHOWN_CLAIMS.has(name) &&
+    !(report.kind === "legacy-service-account" && name.startsWith(LEGACY_PREFIX))
+  );
+  if (extra.length > 0) {
+    text += "Other claims:\n" + alignRows(
+      extra.map((
+        [name, value],
+      ) => [name, typeof value === "string" ? value : JSON.stringify(value)]),
+      "  ",
+    );
+  }
+  if (report.warnings.length > 0) {
+    text += "Warnings:\n" + report.warnings.map((w) => `  ${w}\n`).join("");
+  }
+  return text;
+}
+
+/**
+ * The stable document printed by `kubectl token decode -o json|yaml`. Keys come in a fixed
+ * order; times are RFC 3339 strings; absent values are null rather than missing.
+ */
+export function tokenReportDocument(
+  report: TokenReport,
+  verification?: VerifyResult,
+): Record<string, unknown> {
+  const time = (date: Date | undefined) => (date === undefined ? null : rfc3339(date));
+  const ref = (value: ObjectRef | undefined) =>
+    value === undefined ? null : { name: value.name ?? null, uid: value.uid ?? null };
+  const k8s = report.kubernetes;
+  const doc: Record<string, unknown> = {
+    apiVersion: "kubectl-token.dev/v1alpha1",
+    kind: "TokenInfo",
+    type: report.kind,
+    header: report.rawHeader,
+    claims: report.claims,
+    issuer: report.issuer ?? null,
+    subject: report.subject ?? null,
+    audiences: report.audiences,
+    issuedAt: time(report.issuedAt),
+    notBefore: time(report.notBefore),
+    expiresAt: time(report.expiresAt),
+    // A bootstrap token's expiry lives in its Secret, so it is unknown here.
+    expired: report.kind === "bootstrap" ? null : report.expired,
+    notYetValid: report.kind === "bootstrap" ? null : report.notYetValid,
+    remainingSeconds: report.remainingSeconds ?? null,
+    lifetimeSeconds: report.lifetimeSeconds ?? null,
+    staleAfter: time(report.staleAfter),
+    credentialId: report.credentialId ?? null,
+    kubernetes: k8s === undefined ? null : {
+      namespace: k8s.namespace ?? null,
+      serviceAccount: ref(k8s.serviceAccount),
+      boundObject: k8s.boundObject === undefined
+        ? null
+        : { kind: k8s.boundObject.kind, ...ref(k8s.boundObject) },
+      node: ref(k8s.node),
+      secretName: k8s.secretName ?? null,
+    },
+  };
+  if (report.bootstrap) {
+    const { tokenId, secretNamespace, secretName, username } = report.bootstrap;
+    doc.bootstrap = { tokenId, username, secret: { namespace: secretNamespace, name: secretName } };
+  }
+  if (report.warnings.length > 0) doc.warnings = report.warnings;
+  if (verification) {
+    doc.verification = {
+      valid: verification.valid,
+      reason: verification.reason ?? null,
+      kid: verification.kid ?? null,
+      algorithm: verification.algorithm ?? null,
+    };
+  }
+  return doc;
+}
+
+function typeLabel(report: TokenReport): string {
+  switch (report.kind) {
+    case "bound-service-account": {
+      const kind = report.kubernetes?.boundObject?.kind;
+      return kind ? `bound service-account token (${kind}-bound)` : "bound service-account token";
+    }
+    case "legacy-service-account":
+      return "legacy service-account token (Secret-based)";
+    case "service-account":
+      return "service-account token";
+    case "bootstrap":
+      return "bootstrap token";
+    case "jwt":
+      return "JWT";
+  }
+}
+
+function expiresText(report: TokenReport, now: Date): string {
+  const exp = report.expiresAt;
+  if (exp === undefined) return "never (the token has no expiry)";
+  const diff = exp.getTime() - now.getTime();
+  const when = diff > 0 ? `in ${humanDuration(diff)}` : `expired ${humanDuration(-diff)} ago`;
+  return `${rfc3339(exp)} (${when})`;
+}
+
+function refText(ref: ObjectRef | undefined): string | undefined {
+  if (ref === undefined) return undefined;
+  if (ref.name === undefined) return ref.uid === undefined ? undefined : `(uid ${ref.uid})`;
+  return ref.uid === undefined ? ref.name : `${ref.name} (uid ${ref.uid})`;
+}
+
+function verificationText(result: VerifyResult): string {
+  if (result.valid) return result.kid ? `valid (key "${result.kid}")` : "valid";
+  return `invalid: ${result.reason ?? "unknown reason"}`;
+}
+
+// Aligns labels like kubectl describe (tabwriter, two spaces of padding). Values come from
+// the token, so control characters are escaped rather than sent to the terminal.
+function alignRows(rows: [string, string][], indent = ""): string {
+  const width = Math.max(...rows.map(([label]) => [...label].length + 1));
+  return rows.map(([label, value]) =>
+    `${indent}${`${label}:`.padEnd(width)}  ${printable(value)}`.trimEnd() + "\n"
+  ).join("");
+}
+
+function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

@@ -1,0 +1,89 @@
+/** Which kubeconfig files kubectl reads, in which order, and reading them. */
+
+import { CliError } from "../errors.ts";
+import type { Runtime } from "../runtime.ts";
+import type { ConnectionFlags, KubeconfigFile } from "./types.ts";
+import { parseKubeconfig } from "./parse.ts";
+import { isWindows, pathApi } from "./_path.ts";
+
+/** Where the kubeconfig candidates came from. */
+export type KubeconfigSource = "flag" | "env" | "home" | "none";
+
+/** The files kubectl would consider, before checking which exist. */
+export interface KubeconfigCandidates {
+  source: KubeconfigSource;
+  /** Absolute paths, duplicates removed, in precedence order. */
+  paths: string[];
+}
+
+/** The kubeconfig files kubectl would consider for these flags and environment, existing or not. */
+export function kubeconfigCandidates(
+  runtime: Runtime,
+  flags: Pick<ConnectionFlags, "kubeconfig">,
+): KubeconfigCandidates {
+  const windows = isWindows(runtime);
+  const api = pathApi(windows);
+  const cwd = runtime.cwd();
+  if (flags.kubeconfig) {
+    return { source: "flag", paths: [api.resolve(cwd, flags.kubeconfig)] };
+  }
+  const env = runtime.env("KUBECONFIG");
+  if (env) {
+    // Go's filepath.SplitList: ";" on Windows, ":" elsewhere; empty entries mean nothing.
+    const entries = env.split(windows ? ";" : ":").filter((entry) => entry !== "");
+    const paths = [...new Set(entries.map((entry) => api.resolve(cwd, entry)))];
+    return { source: "env", paths };
+  }
+  const home = runtime.homeDir();
+  if (home) return { source: "home", paths: [api.join(home, ".kube", "config")] };
+  return { source: "none", paths: [] };
+}
+
+/**
+ * The kubeconfig files to merge, as kubectl picks them: `--kubeconfig` alone (it must exist),
+ * else the existing files of `KUBECONFIG`, else `~/.kube/config` when it exists.
+ */
+export async function kubeconfigPaths(
+  runtime: Runtime,
+  flags: Pick<ConnectionFlags, "kubeconfig">,
+): Promise<string[]> {
+  const candidates = kubeconfigCandidates(runtime, flags);
+  if (candidates.source === "flag") {
+    const [file] = candidates.paths;
+    if (!(await runtime.exists(file))) {
+      throw new CliError(
+        `Cannot read kubeconfig "${file}" given by "--kubeconfig": no such file or directory`,
+      );
+    }
+    return [file];
+  }
+  const existing: string[] = [];
+  for (const file of candidates.paths) {
+    // Missing files are skipped silently, as kubectl does (it logs them only at -v 1).
+    if (await runtime.exists(file)) existing.push(file);
+  }
+  return existing;
+}
+
+/** Reads and parses kubeconfig files, in order. */
+export async function readKubeconfigFiles(
+  runtime: Runtime,
+  paths: string[],
+): Promise<KubeconfigFile[]> {
+  const windows = isWindows(runtime);
+  const files: KubeconfigFile[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = await runtime.readTextFile(path);
+    } catch (e) {
+      throw new CliError(`Cannot read kubeconfig "${path}": ${errorMessage(e)}`, { cause: e });
+    }
+    files.push(parseKubeconfig(text, path, { windows }));
+  }
+  return files;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

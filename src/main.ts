@@ -1,0 +1,64 @@
+/** The program: parse the command line, run one command, map errors to exit codes. */
+import type { Runtime } from "./runtime.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { CommanderError } from "@commander-js/extra-typings";
+import { buildProgram } from "./cli/program.ts";
+
+/**
+ * Run kubectl-token with `args` (without the program name) and return the exit code:
+ * 0 success, 1 failure, 2 usage error. Nothing deeper calls `Deno.exit`.
+ */
+export async function main(args: string[], runtime: Runtime): Promise<number> {
+  let code = 0;
+  const verbose = verbosityOf(args);
+  try {
+    const program = buildProgram(runtime, (c) => code = c);
+    if (args.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(args, { from: "user" });
+    return code;
+  } catch (e) {
+    return report(e, runtime, verbose);
+  }
+}
+
+function report(e: unknown, runtime: Runtime, verbosity: number): number {
+  if (e instanceof CommanderError) {
+    // commander has printed its message already (help and version exit 0).
+    if (
+      e.code === "commander.helpDisplayed" || e.code === "commander.help" ||
+      e.code === "commander.version"
+    ) return 0;
+    return 2;
+  }
+  if (e instanceof UsageError) {
+    runtime.stderr.write(`error: ${oneLine(e.message)}\n`);
+    return 2;
+  }
+  if (e instanceof CliError) {
+    runtime.stderr.write(`error: ${oneLine(e.message)}\n`);
+    if (verbosity >= 6 && e.detail) runtime.stderr.write(`I detail: ${oneLine(e.detail)}\n`);
+    return 1;
+  }
+  // An unexpected failure: still one line; the stack only on request.
+  const message = e instanceof Error ? e.message : String(e);
+  runtime.stderr.write(`error: ${oneLine(message)}\n`);
+  if (verbosity >= 9 && e instanceof Error && e.stack) runtime.stderr.write(`${e.stack}\n`);
+  return 1;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, "; ").trim();
+}
+
+/** The `-v` level, read before parsing so that parse errors can honour it too. */
+function verbosityOf(args: string[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const m = /^(?:-v|--v)(?:=?(\d+))?$/.exec(a);
+    if (m) return Number(m[1] ?? args[i + 1] ?? 0) || 0;
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+/** Seeding a target cluster through kubectl itself, so the same steps work on a real server. */
+import { decodeJwt } from "jose";
+import { runKubectl } from "./_cli.ts";
+import type { Target } from "./_target.ts";
+
+/** Run kubectl with the target's admin kubeconfig; throws on failure. */
+export async function admin(target: Target, args: string[], stdin?: string): Promise<string> {
+  const r = await runKubectl(["--kubeconfig", target.kubeconfig, ...args], { stdin });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Create objects from a list of manifests (kubectl create -f -, JSON). */
+export async function create(target: Target, ...objects: Record<string, unknown>[]) {
+  const list = { apiVersion: "v1", kind: "List", items: objects };
+  return JSON.parse(await admin(target, ["create", "-o", "json", "-f", "-"], JSON.stringify(list)));
+}
+
+/** A fresh namespace holding a service account "robot"; returns the namespace's name. */
+export async function freshNamespace(target: Target, prefix = "e2e"): Promise<string> {
+  const ns = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  await create(target, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+  await create(target, {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name: "robot", namespace: ns },
+  });
+  return ns;
+}
+
+/** Claims of a JWT, for assertions. */
+export function claims(token: string): Record<string, unknown> {
+  return decodeJwt(token) as Record<string, unknown>;
+}
+
+/** A kubeconfig for the target's cluster with the given token as its user. */
+export async function tokenKubeconfig(
+  target: Target,
+  token: string,
+  namespace?: string,
+): Promise<string> {
+  const view = JSON.parse(
+    await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
+  );
+  const cluster = view.clusters[0];
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [cluster],
+    users: [{ name: "token-user", user: { token } }],
+    contexts: [{
+      name: "token",
+      context: { cluster: cluster.name, user: "token-user", ...(namespace ? { namespace } : {}) },
+    }],
+    "current-context": "token",
+  };
+  const file = await Deno.makeTempFile({ prefix: "kubeconfig-", suffix: ".json" });
+  await Deno.writeTextFile(file, JSON.stringify(config));
+  return file;
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { runCli, runKubectl } from "./_cli.ts";
+import { claims, create, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
+import { startTarget } from "./_target.ts";
+
+Deno.test("kubectl token create requests tokens with the asked claims", async (t) => {
+  const target = await startTarget();
+  try {
+    const env = { KUBECONFIG: target.kubeconfig };
+    const ns = await freshNamespace(target);
+
+    await t.step("bare token on stdout, no newline when not a terminal", async () => {
+      const r = await runKubectl(["token", "create", "robot", "-n", ns], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /\n/);
+      const c = claims(r.stdout);
+      assert.equal(c.sub, `system:serviceaccount:${ns}:robot`);
+      const k = c["kubernetes.io"] as { namespace: string; serviceaccount: { name: string } };
+      assert.equal(k.namespace, ns);
+      assert.equal(k.serviceaccount.name, "robot");
+    });
+
+    await t.step("audiences and a Go-style duration", async () => {
+      const r = await runCli(
+        ["create", "robot", "-n", ns, "--audience", "a", "--audience", "b", "--duration", "1h30m"],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const c = claims(r.stdout);
+      assert.deepEqual(c.aud, ["a", "b"]);
+      assert.equal((c.exp as number) - (c.iat as number), 5400);
+    });
+
+    await t.step("bound to a Secret, with its UID", async () => {
+      const secret = await create(target, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "anchor", namespace: ns },
+        type: "Opaque",
+      });
+      const uid = secret.items?.[0]?.metadata?.uid ?? secret.metadata?.uid;
+      const r = await runCli([
+        "create",
+        "robot",
+        "-n",
+        ns,
+        "--bound-object-kind",
+        "Secret",
+        "--bound-object-name",
+        "anchor",
+      ], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const k = claims(r.stdout)["kubernetes.io"] as { secret: { name: string; uid: string } };
+      assert.equal(k.secret.name, "anchor");
+      if (uid) assert.equal(k.secret.uid, uid);
+    });
+
+    await t.step(
+      "-o json prints the TokenRequest, -o exec-credential an ExecCredential",
+      async () => {
+        const j = await runCli(["create", "robot", "-n", ns, "-o", "json"], { env });
+        assert.equal(j.code, 0, j.stderr);
+        const tr = JSON.parse(j.stdout);
+        assert.equal(tr.kind, "TokenRequest");
+        assert.ok(tr.status.token);
+        const e = await runCli(["create", "robot", "-n", ns, "-o", "exec-credential"], { env });
+        const ec = JSON.parse(e.stdout);
+        assert.equal(ec.kind, "ExecCredential");
+        assert.equal(ec.apiVersion, "client.authentication.k8s.io/v1");
+        assert.ok(ec.status.token);
+        assert.match(ec.status.expirationTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        const y = await runCli(["create", "robot", "-n", ns, "-o", "yaml"], { env });
+        assert.match(y.stdout, /^apiVersion: authentication.k8s.io\/v1$/m);
+      },
+    );
+
+    await t.step("a missing service account fails with the server's reason", async () => {
+      const r = await runCli(["create", "nope", "-n", ns], { env });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /serviceaccounts? "nope" not found/);
+      assert.equal(r.stdout, "");
+    });
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("create says so on stderr when the server shortens the lifetime", async () => {
+  const target = await startTarget({ maxTokenExpirationSeconds: 3600 });
+  try {
+    if (!target.local) return; // needs a server with a known maximum
+    const r = await runCli(["create", "default", "--duration", "48h"], {
+      env: { KUBECONFIG: target.kubeconfig },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^Warning: .*(shorten|3600)/m);
+    const c = claims(r.stdout);
+    assert.ok((c.exp as number) - (c.iat as number) <= 3600);
+    assert.ok(!r.stderr.includes(r.stdout));
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("create without permission fails with the Forbidden message and exit 1", async () => {
+  const target = await startTarget();
+  try {
+    const ns = await freshNamespace(target);
+    const token = (await runCli(["create", "robot", "-n", ns], {
+      env: { KUBECONFIG: target.kubeconfig },
+    })).stdout;
+    const r = await runCli(["create", "robot", "-n", ns], {
+      env: { KUBECONFIG: await tokenKubeconfig(target, token) },
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /forbidden/i);
+    assert.ok(!r.stderr.includes(token));
+  } finally {
+    await target.close();
+  }
+});

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { runCli, runKubectl } from "./_cli.ts";
+import { freshNamespace, tokenKubeconfig } from "./_cluster.ts";
+import { startTarget } from "./_target.ts";
+import { startApiServer } from "../apiserver/mod.ts";
+import { join } from "node:path";
+
+Deno.test("whoami reports the admin's client certificate identity", async () => {
+  const target = await startTarget();
+  try {
+    const r = await runKubectl(["token", "whoami"], { env: { KUBECONFIG: target.kubeconfig } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ATTRIBUTE\s+VALUE$/m);
+    assert.match(r.stdout, /^Username\s+\S+/m);
+    assert.match(r.stdout, /^Authenticated by\s+client certificate/m);
+    assert.match(r.stdout, /system:masters/);
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("whoami for a service-account token, as json", async () => {
+  const target = await startTarget();
+  try {
+    const ns = await freshNamespace(target);
+    const token = (await runCli(["create", "robot", "-n", ns], {
+      env: { KUBECONFIG: target.kubeconfig },
+    })).stdout;
+    const kubeconfig = await tokenKubeconfig(target, token);
+    const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.kind, "Identity");
+    assert.equal(doc.userInfo.username, `system:serviceaccount:${ns}:robot`);
+    assert.ok(doc.userInfo.groups.includes(`system:serviceaccounts:${ns}`));
+    assert.match(doc.authentication.method, /service-account token/);
+    assert.match(doc.authentication.expiresAt, /Z$/);
+    assert.ok(!r.stdout.includes(token));
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("whoami falls back when the server has no SelfSubjectReview", async (t) => {
+  const target = await startTarget();
+  try {
+    const server = target.local;
+    if (!server) return; // a real server's APIs cannot be switched off
+    const env = { KUBECONFIG: target.kubeconfig };
+    await t.step("v1 off: v1beta1 answers", async () => {
+      server.setDisabledVersions(["authentication.k8s.io/v1"]);
+      const r = await runCli(["whoami", "-o", "json"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).source, "SelfSubjectReview authentication.k8s.io/v1beta1");
+    });
+    await t.step("no SelfSubjectReview: the admin may use TokenReview", async () => {
+      server.setDisabledVersions([
+        "authentication.k8s.io/v1beta1",
+        "authentication.k8s.io/v1alpha1",
+        "authentication.k8s.io/v1",
+      ]);
+      const ns = await freshNamespace(target);
+      const token = (await runCli(["create", "robot", "-n", ns], { env })).stdout;
+      // The admin credential is a certificate: TokenReview needs a token, so ask as the
+      // service account itself, which may not use TokenReview: claims are shown, unverified.
+      const kubeconfig = await tokenKubeconfig(target, token);
+      const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.userInfo.username, `system:serviceaccount:${ns}:robot`);
+      assert.equal(doc.verified, false);
+      const text = await runCli(["whoami"], { env: { KUBECONFIG: kubeconfig } });
+      assert.match(text.stdout, /Confirmed by\s+nobody/);
+    });
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("whoami explains a rejected token, an unreachable server and an untrusted CA", async (t) => {
+  const target = await startTarget();
+  try {
+    await t.step("rejected token", async () => {
+      const bad = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+      const r = await runCli(["whoami"], {
+        env: { KUBECONFIG: await tokenKubeconfig(target, bad) },
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /Unauthorized/);
+      assert.ok(!r.stderr.includes(bad));
+    });
+    await t.step("refused connection", async () => {
+      const r = await runCli(["whoami", "--server", "https://127.0.0.1:1"], {
+        env: { KUBECONFIG: target.kubeconfig },
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /refused/);
+    });
+    await t.step("untrusted server certificate", async () => {
+      // Another server's CA signed nothing this server uses.
+      const other = await startApiServer();
+      try {
+        const r = await runCli(
+          ["whoami", "--certificate-authority", join(other.dir, "ca.crt")],
+          { env: { KUBECONFIG: target.kubeconfig } },
+        );
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /certificate/);
+      } finally {
+        await other.close();
+      }
+    });
+    await t.step("timeout", async () => {
+      if (!target.local) return;
+      target.local.injectFault({ kind: "delay", ms: 3000, times: 5 });
+      const r = await runCli(["whoami", "--request-timeout", "1s"], {
+        env: { KUBECONFIG: target.kubeconfig },
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /request-timeout/);
+    });
+  } finally {
+    await target.close();
+  }
+});
