@@ -54,28 +54,18 @@ if (import.meta.main) {
       env,
       false,
     );
-    const file = await Deno.makeTempFile({ prefix: "kubectl-token-demo-" });
-    try {
-      await Deno.writeTextFile(file, token);
-      console.log(`\n$ kubectl token decode --verify - < token`);
-      const out = await new Deno.Command("kubectl", {
-        args: ["token", "decode", "--verify", "-"],
-        env,
-        stdin: "piped",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).spawn();
-      const w = out.stdin.getWriter();
-      await w.write(new TextEncoder().encode(token));
-      await w.close();
-      if (!(await out.status).success) throw new Error("kubectl token decode failed");
-      await kubectl(["token", "whoami", "--token", token], env, false).then((t) => {
-        console.log(`\n$ kubectl token whoami --token "$TOKEN"`);
-        console.log(t.trimEnd());
-      });
-    } finally {
-      await Deno.remove(file);
-    }
+    console.log(`\n$ kubectl token decode --verify - <<< "$TOKEN"`);
+    const decode = new Deno.Command("kubectl", {
+      args: ["token", "decode", "--verify", "-"],
+      env,
+      stdin: "piped",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const w = decode.stdin.getWriter();
+    await w.write(new TextEncoder().encode(token));
+    await w.close();
+    if (!(await decode.status).success) throw new Error("kubectl token decode failed");
   } finally {
     await server?.close();
   }

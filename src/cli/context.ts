@@ -30,7 +30,17 @@ export class CommandContext {
   /** The credential of that connection (runs exec plugins, reads token files). */
   credential(): Promise<Credential> {
     this.#credential ??= Promise.all([this.config(), import("../kubeconfig/credentials.ts")])
-      .then(([config, m]) => m.getCredential(this.runtime, config));
+      .then(async ([config, m]) => {
+        const credential = await m.getCredential(this.runtime, config);
+        if (this.flags.token && credential.certPem) {
+          // kubectl sends both, and the API server goes by the certificate.
+          this.warn(
+            "--token is sent together with the client certificate of the kubeconfig user; " +
+              "the API server authenticates the certificate",
+          );
+        }
+        return credential;
+      });
     return this.#credential;
   }
 

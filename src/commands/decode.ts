@@ -7,7 +7,7 @@ import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
 import { renderTokenReport, tokenReportDocument } from "../jwt/render.ts";
-import { parseJwks, type VerifyResult, verifyToken } from "../jwt/verify.ts";
+import type { VerifyResult } from "../jwt/verify.ts";
 
 /** Flags and argument of `decode`. */
 export interface DecodeOptions {

@@ -9,7 +9,11 @@ Deno.test("validateCreate() rejects bad flags with a message that names the flag
     ["name without kind", { boundObjectName: "p" }, /--bound-object-name/],
     ["uid without kind", { boundObjectUid: "u" }, /--bound-object-uid/],
     ["kind without name", { boundObjectKind: "Pod" }, /--bound-object-name/],
-    ["unknown kind", { boundObjectKind: "Deployment", boundObjectName: "d" }, /--bound-object-kind/],
+    [
+      "unknown kind",
+      { boundObjectKind: "Deployment", boundObjectName: "d" },
+      /--bound-object-kind/,
+    ],
     ["negative duration", { duration: "-5m" }, /--duration/],
     ["sub-second duration", { duration: "1500ms" }, /--duration/],
     ["bad duration", { duration: "ten minutes" }, /--duration/],

@@ -13,7 +13,13 @@ export async function admin(target: Target, args: string[], stdin?: string): Pro
 /** Create objects from a list of manifests (kubectl create -f -, JSON). */
 export async function create(target: Target, ...objects: Record<string, unknown>[]) {
   const list = { apiVersion: "v1", kind: "List", items: objects };
-  return JSON.parse(await admin(target, ["create", "-o", "json", "-f", "-"], JSON.stringify(list)));
+  return JSON.parse(
+    await admin(
+      target,
+      ["create", "--validate=false", "-o", "json", "-f", "-"],
+      JSON.stringify(list),
+    ),
+  );
 }
 
 /** A fresh namespace holding a service account "robot"; returns the namespace's name. */

@@ -299,7 +299,9 @@ Deno.test("resolveRestConfig() parses --request-timeout as kubectl does", async 
           assert.ok(e instanceof UsageError);
           assert.match(
             e.message,
-            new RegExp(`^Invalid value "${value.replace(".", "\\.")}" for flag --request-timeout: `),
+            new RegExp(
+              `^Invalid value "${value.replace(".", "\\.")}" for flag --request-timeout: `,
+            ),
           );
           return true;
         });
