@@ -8,10 +8,11 @@ import type { Runtime } from "../runtime.ts";
 import { UsageError } from "../errors.ts";
 import { CommandContext } from "./context.ts";
 import { VERSION } from "../version.ts";
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
+import { collect } from "./flags.ts";
+import { registerCreate } from "./create_command.ts";
+import { registerDecode } from "./decode_command.ts";
+import { registerWhoami } from "./whoami_command.ts";
+import { registerVersion } from "./version_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -109,114 +110,10 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
     }
   };
 
-  program.command("create")
-    .alias("request")
-    .usage("[SA] [flags]")
-    .argument("[SA]", "Service account name (default: the service account of your own token)")
-    .summary("Request a service account token (TokenRequest)")
-    .description(
-      "Request a short-lived token for a service account through the TokenRequest API, optionally bound to an audience and to a Pod, Secret or Node so that it stops working when that object is deleted.",
-    )
-    .option(
-      "--duration <duration>",
-      'Requested lifetime, e.g. "10m", "1h30m"; the server may shorten it; 0 means the server default',
-    )
-    .option(
-      "--audience <audience>",
-      "Intended audience of the token (repeatable); default: the API server's audiences",
-      collect,
-    )
-    .option(
-      "--bound-object-kind <kind>",
-      "Kind of the object to bind the token to: Pod, Secret, Node",
-    )
-    .option("--bound-object-name <name>", "Name of the object to bind the token to")
-    .option("--bound-object-uid <uid>", "UID of the object to bind the token to")
-    .option("-o, --output <format>", "Output format: token, json, yaml, exec-credential", "token")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  # Request a token for the service account "myapp" in the current namespace
-  kubectl token create myapp
-
-  # Request a token for "myapp" in namespace "prod" with a custom audience and 30 minutes lifetime
-  kubectl token create myapp -n prod --audience https://vault.example.com --duration 30m
-
-  # Request a token bound to a Secret: deleting the Secret revokes the token
-  kubectl token create myapp --bound-object-kind Secret --bound-object-name myapp-token-anchor
-
-  # Print an ExecCredential document, as an exec credential plugin would
-  kubectl token create myapp -o exec-credential`,
-    )
-    .action(async (sa, opts) => {
-      const { runCreate } = await import("../commands/create.ts");
-      await run((ctx) =>
-        runCreate(ctx, { serviceAccount: sa, ...opts, audience: opts.audience ?? [] })
-      );
-    });
-
-  program.command("decode")
-    .usage("[TOKEN|-] [flags]")
-    .argument("[TOKEN]", 'The token to decode, or "-" to read it from standard input')
-    .summary("Show what a token says: claims, expiry, Kubernetes binding")
-    .description(
-      "Decode a JWT or bootstrap token without sending it anywhere: header, issuer, subject, audiences, issue and expiry times, the share of its lifetime left, and its Kubernetes claims. With no argument and a terminal on standard input, the token of the current kubeconfig user is decoded. --verify checks the signature against the cluster's /openid/v1/jwks (or --jwks FILE) and the time claims.",
-    )
-    .option("--verify", "Check the signature and the time claims", false)
-    .option("--jwks <file>", "JSON Web Key Set to verify against (default: the cluster's)")
-    .option("-o, --output <format>", "Output format: text, json, yaml", "text")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  # Decode the token of the current kubeconfig user
-  kubectl token decode
-
-  # Decode a token from a file and verify its signature against the cluster's keys
-  kubectl token decode - --verify < token.jwt
-
-  # Verify offline against a saved key set, as JSON
-  kubectl token decode "$TOKEN" --verify --jwks jwks.json -o json`,
-    )
-    .action(async (token, opts) => {
-      const { runDecode } = await import("../commands/decode.ts");
-      await run((ctx) => runDecode(ctx, { token, ...opts }));
-    });
-
-  program.command("whoami")
-    .usage("[flags]")
-    .summary("Show who the API server thinks you are")
-    .description(
-      "Ask the API server who the current credential authenticates as (SelfSubjectReview v1, v1beta1, v1alpha1; on older servers TokenReview, else what the credential itself says), how it authenticated, and when the credential expires.",
-    )
-    .option("-o, --output <format>", "Output format: text, json, yaml", "text")
-    .addHelpText(
-      "after",
-      `
-Examples:
-  # Who am I, with the current context?
-  kubectl token whoami
-
-  # Who would a given token be?
-  kubectl token whoami --token "$(cat token.jwt)"
-
-  # Machine-readable
-  kubectl token whoami -o json`,
-    )
-    .action(async (opts) => {
-      const { runWhoami } = await import("../commands/whoami.ts");
-      await run((ctx) => runWhoami(ctx, opts));
-    });
-
-  program.command("version")
-    .usage("[flags]")
-    .summary("Print the version of kubectl-token")
-    .option("-o, --output <format>", "Output format: text, json, yaml", "text")
-    .action(async (opts) => {
-      const { runVersion } = await import("../commands/version.ts");
-      await run((ctx) => runVersion(ctx, opts));
-    });
+  registerCreate(program, run);
+  registerDecode(program, run);
+  registerWhoami(program, run);
+  registerVersion(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");

@@ -1,0 +1,53 @@
+/** The `create` command's flags and help; the work is in src/commands/create.ts. */
+import type { CommandTree, Run } from "./types.ts";
+import { collect } from "./flags.ts";
+
+/** Add `create` to the command tree. */
+export function registerCreate(program: CommandTree, run: Run): void {
+  program.command("create")
+    .alias("request")
+    .usage("[SA] [flags]")
+    .argument("[SA]", "Service account name (default: the service account of your own token)")
+    .summary("Request a service account token (TokenRequest)")
+    .description(
+      "Request a short-lived token for a service account through the TokenRequest API, optionally bound to an audience and to a Pod, Secret or Node so that it stops working when that object is deleted.",
+    )
+    .option(
+      "--duration <duration>",
+      'Requested lifetime, e.g. "10m", "1h30m"; the server may shorten it; 0 means the server default',
+    )
+    .option(
+      "--audience <audience>",
+      "Intended audience of the token (repeatable); default: the API server's audiences",
+      collect,
+    )
+    .option(
+      "--bound-object-kind <kind>",
+      "Kind of the object to bind the token to: Pod, Secret, Node",
+    )
+    .option("--bound-object-name <name>", "Name of the object to bind the token to")
+    .option("--bound-object-uid <uid>", "UID of the object to bind the token to")
+    .option("-o, --output <format>", "Output format: token, json, yaml, exec-credential", "token")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  # Request a token for the service account "myapp" in the current namespace
+  kubectl token create myapp
+
+  # Request a token for "myapp" in namespace "prod" with a custom audience and 30 minutes lifetime
+  kubectl token create myapp -n prod --audience https://vault.example.com --duration 30m
+
+  # Request a token bound to a Secret: deleting the Secret revokes the token
+  kubectl token create myapp --bound-object-kind Secret --bound-object-name myapp-token-anchor
+
+  # Print an ExecCredential document, as an exec credential plugin would
+  kubectl token create myapp -o exec-credential`,
+    )
+    .action(async (sa, opts) => {
+      const { runCreate } = await import("../commands/create.ts");
+      await run((ctx) =>
+        runCreate(ctx, { serviceAccount: sa, ...opts, audience: opts.audience ?? [] })
+      );
+    });
+}

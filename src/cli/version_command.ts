@@ -1,0 +1,14 @@
+/** The `version` command's flags and help; the work is in src/commands/version.ts. */
+import type { CommandTree, Run } from "./types.ts";
+
+/** Add `version` to the command tree. */
+export function registerVersion(program: CommandTree, run: Run): void {
+  program.command("version")
+    .usage("[flags]")
+    .summary("Print the version of kubectl-token")
+    .option("-o, --output <format>", "Output format: text, json, yaml", "text")
+    .action(async (opts) => {
+      const { runVersion } = await import("../commands/version.ts");
+      await run((ctx) => runVersion(ctx, opts));
+    });
+}

@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import net from "node:net";
+import { join } from "node:path";
+import { pluginBinDir, runCli, runKubectl } from "./_cli.ts";
+import { admin, freshNamespace } from "./_cluster.ts";
+import { startTarget, type Target } from "./_target.ts";
+
+/** The target's cluster entry, with paths and data inlined. */
+async function clusterEntry(target: Target): Promise<Record<string, unknown>> {
+  const view = JSON.parse(
+    await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
+  );
+  return view.clusters[0];
+}
+
+async function writeConfig(
+  cluster: Record<string, unknown>,
+  user: Record<string, unknown>,
+): Promise<string> {
+  const file = await Deno.makeTempFile({ prefix: "kubeconfig-", suffix: ".json" });
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [cluster],
+      users: [{ name: "u", user }],
+      contexts: [{
+        name: "c",
+        context: { cluster: (cluster as { name: string }).name, user: "u" },
+      }],
+      "current-context": "c",
+    }),
+  );
+  return file;
+}
+
+Deno.test("an exec credential plugin user works, as with kubectl", async (t) => {
+  const target = await startTarget();
+  try {
+    const ns = await freshNamespace(target);
+    const cluster = await clusterEntry(target);
+    // The plugin is kubectl-token itself: `create -o exec-credential` prints an ExecCredential.
+    const plugin = join(await pluginBinDir(), "kubectl-token");
+    const kubeconfig = await writeConfig(cluster, {
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: plugin,
+        args: [
+          "create",
+          "robot",
+          "-n",
+          ns,
+          "-o",
+          "exec-credential",
+          "--kubeconfig",
+          target.kubeconfig,
+        ],
+        interactiveMode: "Never",
+        provideClusterInfo: true,
+      },
+    });
+    await t.step("whoami through the plugin", async () => {
+      const r = await runKubectl(["token", "whoami", "-o", "json"], {
+        env: { KUBECONFIG: kubeconfig },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.userInfo.username, `system:serviceaccount:${ns}:robot`);
+      assert.match(doc.authentication.method, /exec credential plugin/);
+      assert.match(doc.authentication.expiresAt, /Z$/);
+    });
+    await t.step("kubectl agrees", async () => {
+      const r = await runKubectl(["auth", "whoami", "-o", "json"], {
+        env: { KUBECONFIG: kubeconfig },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        JSON.parse(r.stdout).status.userInfo.username,
+        `system:serviceaccount:${ns}:robot`,
+      );
+    });
+    await t.step("a missing plugin shows its install hint", async () => {
+      const missing = await writeConfig(cluster, {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: "kubectl-token-no-such-plugin",
+          installHint: "Install it with: brew install no-such-plugin",
+          interactiveMode: "Never",
+        },
+      });
+      const r = await runCli(["whoami"], { env: { KUBECONFIG: missing } });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /kubectl-token-no-such-plugin/);
+      assert.match(r.stderr, /brew install no-such-plugin/);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+    });
+  } finally {
+    await target.close();
+  }
+});
+
+/** A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened. */
+function startProxy(): Promise<{ url: string; tunnels: () => number; close: () => Promise<void> }> {
+  let tunnels = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.once("data", (head) => {
+      const m = /^CONNECT ([^:\s]+):(\d+) HTTP\/1\.[01]\r\n/.exec(head.toString("latin1"));
+      if (!m) {
+        client.end("HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+        return;
+      }
+      tunnels++;
+      const upstream = net.connect(Number(m[2]), m[1], () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      sockets.add(upstream);
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        tunnels: () => tunnels,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+Deno.test("proxy-url in the kubeconfig sends requests through the proxy", async () => {
+  const target = await startTarget();
+  const proxy = await startProxy();
+  try {
+    const cluster = await clusterEntry(target);
+    const view = JSON.parse(
+      await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
+    );
+    const entry = cluster as { cluster: Record<string, unknown> };
+    entry.cluster["proxy-url"] = proxy.url;
+    const kubeconfig = await writeConfig(cluster, view.users[0].user);
+    const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(proxy.tunnels() >= 1, "no tunnel through the proxy");
+  } finally {
+    await proxy.close();
+    await target.close();
+  }
+});
