@@ -39,28 +39,51 @@ export function claims(token: string): Record<string, unknown> {
   return decodeJwt(token) as Record<string, unknown>;
 }
 
+/** The target's cluster entry from its admin kubeconfig, with files inlined as data. */
+export async function clusterEntry(
+  target: Target,
+): Promise<{ name: string; cluster: Record<string, unknown> }> {
+  const view = JSON.parse(
+    await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
+  );
+  return view.clusters[0];
+}
+
+/** The admin user's entry, with files inlined as data. */
+export async function adminUser(target: Target): Promise<Record<string, unknown>> {
+  const view = JSON.parse(
+    await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
+  );
+  return view.users[0].user;
+}
+
+/** A kubeconfig file for a cluster entry and a user entry, with one context that is current. */
+export async function writeKubeconfig(
+  cluster: { name: string; cluster: Record<string, unknown> },
+  user: Record<string, unknown>,
+  namespace?: string,
+): Promise<string> {
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [cluster],
+    users: [{ name: "u", user }],
+    contexts: [{
+      name: "c",
+      context: { cluster: cluster.name, user: "u", ...(namespace ? { namespace } : {}) },
+    }],
+    "current-context": "c",
+  };
+  const file = await Deno.makeTempFile({ prefix: "kubeconfig-", suffix: ".json" });
+  await Deno.writeTextFile(file, JSON.stringify(config));
+  return file;
+}
+
 /** A kubeconfig for the target's cluster with the given token as its user. */
 export async function tokenKubeconfig(
   target: Target,
   token: string,
   namespace?: string,
 ): Promise<string> {
-  const view = JSON.parse(
-    await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
-  );
-  const cluster = view.clusters[0];
-  const config = {
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [cluster],
-    users: [{ name: "token-user", user: { token } }],
-    contexts: [{
-      name: "token",
-      context: { cluster: cluster.name, user: "token-user", ...(namespace ? { namespace } : {}) },
-    }],
-    "current-context": "token",
-  };
-  const file = await Deno.makeTempFile({ prefix: "kubeconfig-", suffix: ".json" });
-  await Deno.writeTextFile(file, JSON.stringify(config));
-  return file;
+  return writeKubeconfig(await clusterEntry(target), { token }, namespace);
 }

@@ -2,38 +2,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
 import { pluginBinDir, runCli, runKubectl } from "./_cli.ts";
-import { admin, freshNamespace } from "./_cluster.ts";
-import { startTarget, type Target } from "./_target.ts";
-
-/** The target's cluster entry, with paths and data inlined. */
-async function clusterEntry(target: Target): Promise<Record<string, unknown>> {
-  const view = JSON.parse(
-    await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
-  );
-  return view.clusters[0];
-}
-
-async function writeConfig(
-  cluster: Record<string, unknown>,
-  user: Record<string, unknown>,
-): Promise<string> {
-  const file = await Deno.makeTempFile({ prefix: "kubeconfig-", suffix: ".json" });
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [cluster],
-      users: [{ name: "u", user }],
-      contexts: [{
-        name: "c",
-        context: { cluster: (cluster as { name: string }).name, user: "u" },
-      }],
-      "current-context": "c",
-    }),
-  );
-  return file;
-}
+import { adminUser, clusterEntry, freshNamespace, writeKubeconfig } from "./_cluster.ts";
+import { startTarget } from "./_target.ts";
 
 Deno.test("an exec credential plugin user works, as with kubectl", async (t) => {
   const target = await startTarget();
@@ -42,7 +12,7 @@ Deno.test("an exec credential plugin user works, as with kubectl", async (t) => 
     const cluster = await clusterEntry(target);
     // The plugin is kubectl-token itself: `create -o exec-credential` prints an ExecCredential.
     const plugin = join(await pluginBinDir(), "kubectl-token");
-    const kubeconfig = await writeConfig(cluster, {
+    const kubeconfig = await writeKubeconfig(cluster, {
       exec: {
         apiVersion: "client.authentication.k8s.io/v1",
         command: plugin,
@@ -81,7 +51,7 @@ Deno.test("an exec credential plugin user works, as with kubectl", async (t) => 
       );
     });
     await t.step("a missing plugin shows its install hint", async () => {
-      const missing = await writeConfig(cluster, {
+      const missing = await writeKubeconfig(cluster, {
         exec: {
           apiVersion: "client.authentication.k8s.io/v1",
           command: "kubectl-token-no-such-plugin",
@@ -146,12 +116,8 @@ Deno.test("proxy-url in the kubeconfig sends requests through the proxy", async 
   const proxy = await startProxy();
   try {
     const cluster = await clusterEntry(target);
-    const view = JSON.parse(
-      await admin(target, ["config", "view", "--minify", "--raw", "--flatten", "-o", "json"]),
-    );
-    const entry = cluster as { cluster: Record<string, unknown> };
-    entry.cluster["proxy-url"] = proxy.url;
-    const kubeconfig = await writeConfig(cluster, view.users[0].user);
+    cluster.cluster["proxy-url"] = proxy.url;
+    const kubeconfig = await writeKubeconfig(cluster, await adminUser(target));
     const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(proxy.tunnels() >= 1, "no tunnel through the proxy");
