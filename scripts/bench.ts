@@ -1,0 +1,215 @@
+/**
+ * `deno task bench`: kubectl-token next to kubectl on the same machine, in one run.
+ *
+ * Starts tests/apiserver, installs the bundled plugin into a temporary PATH folder, then runs
+ * each pair alternately (A B A B ...) after a warm-up and prints the median wall time, the
+ * median peak memory (RSS) and the ratios A/B, so that the figures survive a noisy machine.
+ * Peak RSS comes from getrusage(RUSAGE_CHILDREN) through python3's resource module.
+ * These are measurements, not tests: nothing here fails on a slow machine.
+ */
+import { join } from "node:path";
+import { startApiServer } from "../tests/apiserver/mod.ts";
+import { bundle } from "./bundle.ts";
+import { writeLauncher } from "./install.ts";
+
+interface Sample {
+  ms: number;
+  rssKb: number;
+}
+
+interface Pair {
+  name: string;
+  a: string[];
+  b: string[];
+  /** Standard input for both sides. */
+  stdin?: string;
+}
+
+const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 15);
+const WARMUP = 2;
+
+// Runs one command and reports its wall time and its peak RSS (kB on Linux).
+const MEASURE = `
+import resource, subprocess, sys, time
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+ms = (time.perf_counter() - t) * 1000
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stdout.write(f"{p.returncode} {ms:.2f} {rss}\\n")
+if p.returncode != 0:
+    sys.stderr.write(p.stderr.decode(errors="replace")[-300:])
+`;
+
+async function measure(argv: string[], env: Record<string, string>): Promise<Sample> {
+  const out = await new Deno.Command("python3", {
+    args: ["-c", MEASURE, ...argv],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const [code, ms, rss] = new TextDecoder().decode(out.stdout).trim().split(" ");
+  if (code !== "0") {
+    throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return { ms: Number(ms), rssKb: Number(rss) };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function runPair(pair: Pair, env: Record<string, string>) {
+  const a: Sample[] = [];
+  const b: Sample[] = [];
+  for (let i = 0; i < WARMUP; i++) {
+    await measure(pair.a, env);
+    await measure(pair.b, env);
+  }
+  for (let i = 0; i < RUNS; i++) {
+    a.push(await measure(pair.a, env));
+    b.push(await measure(pair.b, env));
+  }
+  const am = median(a.map((s) => s.ms));
+  const bm = median(b.map((s) => s.ms));
+  const ar = median(a.map((s) => s.rssKb)) / 1024;
+  const br = median(b.map((s) => s.rssKb)) / 1024;
+  return { name: pair.name, am, bm, ar, br };
+}
+
+function row(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile) total += (await Deno.stat(join(dir, e.name))).size;
+  }
+  return total;
+}
+
+function seedSecrets(server: Awaited<ReturnType<typeof startApiServer>>, count: number): void {
+  const namespaces = Math.max(1, Math.floor(count / 10));
+  for (let n = 0; n < namespaces; n++) {
+    const ns = `bench-${n}`;
+    server.store.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    for (let i = 0; i < count / namespaces; i++) {
+      server.store.create({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+          name: `token-${i}`,
+          namespace: ns,
+          annotations: { "kubernetes.io/service-account.name": "default" },
+        },
+        type: "kubernetes.io/service-account-token",
+        data: { token: btoa(`not-a-real-token-${n}-${i}`) },
+      });
+    }
+  }
+}
+
+if (import.meta.main) {
+  const work = await Deno.makeTempDir({ prefix: "kubectl-token-bench-" });
+  const server = await startApiServer();
+  try {
+    const entry = await bundle(join(work, "dist"));
+    const binDir = join(work, "bin");
+    await writeLauncher(binDir, entry);
+    const env: Record<string, string> = {
+      ...Deno.env.toObject(),
+      PATH: `${binDir}:${Deno.env.get("PATH") ?? ""}`,
+      KUBECONFIG: server.kubeconfigPath,
+      KUBECACHEDIR: join(work, "kubecache"),
+      HOME: work,
+    };
+    const run = async (args: string[]) =>
+      new TextDecoder().decode(
+        (await new Deno.Command("kubectl", { args, env, stdout: "piped" }).output()).stdout,
+      );
+    const token = await run(["create", "token", "default", "--duration", "1h"]);
+    const pairs: Pair[] = [
+      {
+        name: "create SA",
+        a: ["kubectl", "token", "create", "default"],
+        b: ["kubectl", "create", "token", "default"],
+      },
+      {
+        name: "whoami",
+        a: ["kubectl", "token", "whoami"],
+        b: ["kubectl", "auth", "whoami"],
+      },
+      {
+        name: "exec-credential (cached)",
+        a: [
+          join(binDir, "kubectl-token"),
+          "exec-credential",
+          "--service-account",
+          "default/default",
+        ],
+        b: ["kubectl", "version", "--client"],
+      },
+      {
+        // kubectl's own start is part of every `kubectl token ...` call; the target compares
+        // the plugin itself, so it runs directly, as exec-credential does.
+        name: "decode TOKEN",
+        a: [join(binDir, "kubectl-token"), "decode", token],
+        b: ["kubectl", "version", "--client"],
+      },
+      {
+        name: "kubectl token decode TOKEN",
+        a: ["kubectl", "token", "decode", token],
+        b: ["kubectl", "version", "--client"],
+      },
+      {
+        name: "--help",
+        a: ["kubectl", "token", "--help"],
+        b: ["kubectl", "--help"],
+      },
+    ];
+    const secrets = Number(Deno.env.get("BENCH_SECRETS") ?? 20000);
+    console.error(`seeding ${secrets} Secrets ...`);
+    seedSecrets(server, secrets);
+    pairs.push({
+      name: `audit -A (${secrets} Secrets)`,
+      a: ["kubectl", "token", "audit", "-A"],
+      b: [
+        "kubectl",
+        "get",
+        "secrets",
+        "-A",
+        "--field-selector",
+        "type=kubernetes.io/service-account-token",
+        "-o",
+        "json",
+      ],
+    });
+    const widths = [34, 10, 10, 8, 10, 10, 8];
+    console.log(`kubectl-token bench: ${RUNS} runs a side after ${WARMUP} warm-ups, medians`);
+    console.log(row(["pair (A vs B)", "A ms", "B ms", "A/B", "A MB", "B MB", "A/B"], widths));
+    for (const pair of pairs) {
+      try {
+        const r = await runPair(pair, env);
+        console.log(row([
+          r.name,
+          r.am.toFixed(1),
+          r.bm.toFixed(1),
+          (r.am / r.bm).toFixed(2),
+          r.ar.toFixed(1),
+          r.br.toFixed(1),
+          (r.ar / r.br).toFixed(2),
+        ], widths));
+      } catch (e) {
+        console.log(
+          `${pair.name.padEnd(widths[0])}  skipped: ${(e as Error).message.split("\n")[0]}`,
+        );
+      }
+    }
+    console.log(`bundle: ${(await dirSize(join(work, "dist")) / 1024).toFixed(0)} KiB`);
+  } finally {
+    await server.close();
+    await Deno.remove(work, { recursive: true });
+  }
+}
