@@ -5,16 +5,16 @@
  * Document API, which keeps comments and order and re-renders in the file's own layout.
  */
 import {
-  Document,
+  type Document,
   isMap,
   isScalar,
   isSeq,
   type Node,
   parseDocument,
-  Scalar,
+  type Scalar,
   stringify,
-  YAMLMap,
-  YAMLSeq,
+  type YAMLMap,
+  type YAMLSeq,
 } from "yaml";
 import { CliError } from "../errors.ts";
 
