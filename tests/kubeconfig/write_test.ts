@@ -68,9 +68,9 @@ Deno.test("updateKubeconfigFile() keeps the mode and writes new files with 0600"
       { upsert: "users", name: "u", value: { user: { token: "t" } } },
     ], { create: true });
     assert.equal((await Deno.stat(fresh)).mode! & 0o777, 0o600);
-    assert.match(
+    assert.equal(
       await Deno.readTextFile(fresh),
-      /^apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: t\n$/,
+      "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: t\n",
     );
   });
 });
