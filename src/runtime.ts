@@ -28,6 +28,28 @@ export interface SpawnOptions {
   timeoutMs?: number;
 }
 
+/** What {@link Runtime.stat} reports about a file. */
+export interface FileInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  /** Permission bits (`0o600`); null where the platform has none (Windows). */
+  mode: number | null;
+  /** Last modification, when the platform reports it. */
+  mtime: Date | null;
+  size: number;
+}
+
+/** Options for {@link Runtime.writeFile}. */
+export interface WriteFileOptions {
+  /** Permission bits for a file this call creates (the umask still applies; see chmod). */
+  mode?: number;
+  /** Fail with an error named "AlreadyExists" when the file exists (O_CREAT|O_EXCL). */
+  createNew?: boolean;
+  /** fsync the file before closing it. */
+  sync?: boolean;
+}
+
 /** A sink for text or bytes. */
 export interface Output {
   write(data: string | Uint8Array): void;
@@ -51,6 +73,29 @@ export interface Runtime {
   readTextFile(path: string): Promise<string>;
   /** Whether the path exists (any kind of file). */
   exists(path: string): Promise<boolean>;
+  /**
+   * Facts about a file, following symlinks (`lstat` with `{ follow: false }`). File operations
+   * throw errors whose `name` is "NotFound", "AlreadyExists", "PermissionDenied", ...
+   */
+  stat(path: string, options?: { follow?: boolean }): Promise<FileInfo>;
+  /** The absolute path with symlinks resolved. */
+  realPath(path: string): Promise<string>;
+  /** Write a whole file (created when missing, truncated otherwise unless `createNew`). */
+  writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void>;
+  /** Rename a file, replacing the target atomically (POSIX rename). */
+  rename(from: string, to: string): Promise<void>;
+  /** Set permission bits; a no-op where the platform has none. */
+  chmod(path: string, mode: number): Promise<void>;
+  /** Remove a file or an empty folder. */
+  remove(path: string): Promise<void>;
+  /** Create a folder (and its parents with `recursive`). */
+  mkdir(path: string, options?: { recursive?: boolean; mode?: number }): Promise<void>;
+  /** Names of the entries of a folder. */
+  readDir(path: string): Promise<string[]>;
+  /** fsync a folder so that a rename in it survives a crash; best effort. */
+  syncDir(path: string): Promise<void>;
+  /** Wait; the only sleep the program uses, so tests can pass a faster one. */
+  sleep(ms: number): Promise<void>;
   stdout: Output;
   stderr: Output;
   stdin: {
@@ -98,6 +143,60 @@ export function denoRuntime(): Runtime {
         return false;
       }
     },
+    stat: async (path, options = {}) => {
+      const info = options.follow === false ? await Deno.lstat(path) : await Deno.stat(path);
+      return {
+        isFile: info.isFile,
+        isDirectory: info.isDirectory,
+        isSymlink: info.isSymlink,
+        mode: info.mode === null ? null : info.mode & 0o7777,
+        mtime: info.mtime,
+        size: info.size,
+      };
+    },
+    realPath: (path) => Deno.realPath(path),
+    writeFile: async (path, data, options = {}) => {
+      const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+      const file = await Deno.open(path, {
+        write: true,
+        create: !options.createNew,
+        createNew: options.createNew ?? false,
+        truncate: !options.createNew,
+        mode: options.mode,
+      });
+      try {
+        let rest = bytes;
+        while (rest.length > 0) rest = rest.subarray(await file.write(rest));
+        if (options.sync) await file.sync();
+      } finally {
+        file.close();
+      }
+    },
+    rename: (from, to) => Deno.rename(from, to),
+    chmod: async (path, mode) => {
+      if (Deno.build.os !== "windows") await Deno.chmod(path, mode);
+    },
+    remove: (path) => Deno.remove(path),
+    mkdir: (path, options = {}) => Deno.mkdir(path, options),
+    readDir: async (path) => {
+      const names: string[] = [];
+      for await (const entry of Deno.readDir(path)) names.push(entry.name);
+      return names;
+    },
+    syncDir: async (path) => {
+      if (Deno.build.os === "windows") return;
+      try {
+        const dir = await Deno.open(path, { read: true });
+        try {
+          await dir.sync();
+        } finally {
+          dir.close();
+        }
+      } catch {
+        // Some file systems refuse to fsync a folder; the rename itself has happened.
+      }
+    },
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     stdout: new StreamOutput(Deno.stdout),
     stderr: new StreamOutput(Deno.stderr),
     stdin: {

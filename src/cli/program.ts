@@ -13,6 +13,9 @@ import { registerCreate } from "./create_command.ts";
 import { registerDecode } from "./decode_command.ts";
 import { registerWhoami } from "./whoami_command.ts";
 import { registerVersion } from "./version_command.ts";
+import { registerRotate } from "./rotate_command.ts";
+import { registerKubeconfig } from "./kubeconfig_command.ts";
+import { registerExecCredential } from "./exec_credential_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -114,6 +117,9 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerDecode(program, run);
   registerWhoami(program, run);
   registerVersion(program, run);
+  registerRotate(program, run);
+  registerKubeconfig(program, run);
+  registerExecCredential(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");

@@ -1,0 +1,214 @@
+/**
+ * `kubectl token exec-credential`: a client-go exec credential plugin. kubectl runs it on every
+ * call, so a cache hit must be fast: this module loads the kubeconfig resolver (to know the
+ * cluster and user the cache key names) and the cache, and nothing that talks to a cluster;
+ * the API client and TokenRequest code load only on a miss.
+ */
+import type { CommandContext } from "../cli/context.ts";
+import { CliError, UsageError } from "../errors.ts";
+import { parseDurationFlag } from "../output/duration.ts";
+import { acquireLock } from "../fs/lock.ts";
+import {
+  cacheDir,
+  type CachedToken,
+  cacheFile,
+  cacheKey,
+  clearCache,
+  ensureCacheDir,
+  readCachedToken,
+  writeCachedToken,
+} from "../tokencache/cache.ts";
+
+/** Flags of `exec-credential`. */
+export interface ExecCredentialOptions {
+  serviceAccount?: string;
+  audience: string[];
+  duration?: string;
+  clear?: boolean;
+}
+
+/** A validated call. */
+export type ExecCredentialRequest =
+  | { clear: true }
+  | {
+    clear: false;
+    /** `NS/NAME`, or a bare NAME in the context's namespace. */
+    serviceAccount: string;
+    audiences: string[];
+    expirationSeconds?: number;
+  };
+
+const API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
+/** A process killed while holding the cache lock leaves it behind; this much later it is void. */
+const STALE_LOCK_MS = 60_000;
+
+/** Check the flags without touching anything; messages name the flag. */
+export function validateExecCredential(options: ExecCredentialOptions): ExecCredentialRequest {
+  if (options.clear) {
+    if (options.serviceAccount || options.audience.length || options.duration) {
+      throw new UsageError("Flag --clear cannot be combined with other exec-credential flags");
+    }
+    return { clear: true };
+  }
+  if (!options.serviceAccount) {
+    throw new UsageError("Flag --service-account is required (NAMESPACE/NAME)");
+  }
+  const sa = options.serviceAccount;
+  if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
+    throw new UsageError(
+      `Invalid value "${sa}" for flag --service-account: expected NAMESPACE/NAME`,
+    );
+  }
+  let expirationSeconds: number | undefined;
+  if (options.duration !== undefined) {
+    const ms = parseDurationFlag("--duration", options.duration, { wholeSeconds: true });
+    if (ms > 0 && ms < 600_000) {
+      throw new UsageError(
+        `Invalid value "${options.duration}" for flag --duration: must be at least 10m`,
+      );
+    }
+    if (ms > 0) expirationSeconds = ms / 1000;
+  }
+  for (const a of options.audience) {
+    if (a.trim() === "") {
+      throw new UsageError("Invalid value for flag --audience: must not be empty");
+    }
+  }
+  return { clear: false, serviceAccount: sa, audiences: options.audience, expirationSeconds };
+}
+
+/** The apiVersion client-go asked for in KUBERNETES_EXEC_INFO (v1 when absent). */
+export function requestedApiVersion(execInfo: string | undefined): string {
+  if (!execInfo) return API_VERSIONS[0];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(execInfo);
+  } catch {
+    throw new CliError("Cannot read KUBERNETES_EXEC_INFO: it is not JSON");
+  }
+  const version = (parsed as { apiVersion?: unknown })?.apiVersion;
+  if (typeof version !== "string" || !API_VERSIONS.includes(version)) {
+    throw new CliError(
+      `Cannot answer KUBERNETES_EXEC_INFO: apiVersion "${String(version)}" is not one of ` +
+        API_VERSIONS.join(", "),
+    );
+  }
+  return version;
+}
+
+/** Print an ExecCredential for the service account; returns the exit code. */
+export async function runExecCredential(
+  ctx: CommandContext,
+  options: ExecCredentialOptions,
+): Promise<number> {
+  const request = validateExecCredential(options);
+  const runtime = ctx.runtime;
+  const dir = cacheDir(runtime);
+  if (request.clear) {
+    if (!dir) throw new CliError("Cannot find the token cache: set KUBECACHEDIR or HOME");
+    const n = await clearCache(runtime, dir);
+    runtime.stderr.write(`Removed ${n} cached token${n === 1 ? "" : "s"} from "${dir}"\n`);
+    return 0;
+  }
+  const apiVersion = requestedApiVersion(runtime.env("KUBERNETES_EXEC_INFO"));
+  const config = await ctx.config();
+  if (
+    config.auth.kind === "exec" && config.auth.exec.args?.[0] === "exec-credential" &&
+    /kubectl-token/.test(config.auth.exec.command)
+  ) {
+    throw new CliError(
+      `Cannot get credentials: user "${config.userName ?? ""}" itself runs ` +
+        `"kubectl-token exec-credential"; pass the --context of a user with its own credentials`,
+    );
+  }
+  const sa = request.serviceAccount.includes("/")
+    ? request.serviceAccount
+    : `${config.namespace}/${request.serviceAccount}`;
+  const key = await cacheKey({
+    server: config.server,
+    cluster: config.clusterName,
+    userFile: config.origin.userFile,
+    user: config.userName ?? config.origin.kind,
+    serviceAccount: sa,
+    audiences: request.audiences,
+    durationSeconds: request.expirationSeconds,
+  });
+  const why = (reason: string) => ctx.log(6, `token cache: ${reason}`);
+  let token: CachedToken | undefined;
+  if (dir) token = await readCachedToken(runtime, dir, key, runtime.now(), why);
+  if (token) ctx.log(6, "token cache: hit");
+  else token = await fetchAndCache(ctx, dir, key, sa, request, why);
+  const credential = {
+    kind: "ExecCredential",
+    apiVersion,
+    spec: { interactive: false },
+    status: {
+      expirationTimestamp: token.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      token: token.token,
+    },
+  };
+  runtime.stdout.write(JSON.stringify(credential) + "\n");
+  return 0;
+}
+
+/** A cache miss: one process at a time asks the server, the others wait and read its answer. */
+async function fetchAndCache(
+  ctx: CommandContext,
+  dir: string | undefined,
+  key: string,
+  sa: string,
+  request: Extract<ExecCredentialRequest, { clear: false }>,
+  why: (reason: string) => void,
+): Promise<CachedToken> {
+  const runtime = ctx.runtime;
+  if (!dir) {
+    ctx.log(6, "token cache: no folder (KUBECACHEDIR and HOME unset); not caching");
+    return await fetchToken(ctx, sa, request);
+  }
+  await ensureCacheDir(runtime, dir);
+  const acquired = await acquireLock(runtime, cacheFile(dir, key), {
+    staleMs: STALE_LOCK_MS,
+    timeoutMs: 2 * STALE_LOCK_MS,
+    what: "the token cache",
+    shortcut: () => readCachedToken(runtime, dir, key, runtime.now()),
+  });
+  if (!acquired.locked) {
+    ctx.log(6, "token cache: filled by a parallel call");
+    return acquired.value as CachedToken;
+  }
+  try {
+    // Another process may have written it between our read and our lock.
+    const again = await readCachedToken(runtime, dir, key, runtime.now(), why);
+    if (again) return again;
+    const token = await fetchToken(ctx, sa, request);
+    await writeCachedToken(runtime, dir, key, token.token, token.expiresAt);
+    return token;
+  } finally {
+    await acquired.release();
+  }
+}
+
+async function fetchToken(
+  ctx: CommandContext,
+  sa: string,
+  request: Extract<ExecCredentialRequest, { clear: false }>,
+): Promise<CachedToken> {
+  const [{ requestToken }, { refreshTime, jwtTimes }] = await Promise.all([
+    import("./_token_request.ts"),
+    import("../tokencache/cache.ts"),
+  ]);
+  const [namespace, name] = sa.split("/");
+  const issued = await requestToken(await ctx.client(), { namespace, name }, {
+    audiences: request.audiences,
+    expirationSeconds: request.expirationSeconds,
+  });
+  for (const w of issued.warnings) ctx.warn(w);
+  const claims = jwtTimes(issued.token);
+  const expiresAt = claims ? new Date(claims.exp * 1000) : issued.expiresAt;
+  if (!expiresAt) {
+    throw new CliError(
+      `Cannot use the token for service account "${sa}": it has no expiry to cache by`,
+    );
+  }
+  return { token: issued.token, expiresAt, refreshAt: refreshTime(claims, expiresAt) };
+}

@@ -1,0 +1,258 @@
+/**
+ * `kubectl token kubeconfig SA`: a kubeconfig for a service account, with the cluster of the
+ * current context and a user that carries a short-lived token or, with `--exec`, renews its
+ * token through `kubectl-token exec-credential`.
+ */
+import { Buffer } from "node:buffer";
+import type { CommandContext } from "../cli/context.ts";
+import type { RestConfig } from "../kubeconfig/types.ts";
+import { ApiError } from "../api/errors.ts";
+import { CliError, UsageError } from "../errors.ts";
+import { formatGoDuration, parseDurationFlag } from "../output/duration.ts";
+import { toYaml } from "../output/printers.ts";
+import { parseKubeconfig } from "../kubeconfig/parse.ts";
+import { updateKubeconfigFile } from "../kubeconfig/write.ts";
+import type { KubeconfigChange } from "../kubeconfig/edit.ts";
+import { writeFileAtomic } from "../fs/atomic.ts";
+import { withLock } from "../fs/lock.ts";
+import { requestToken, type ServiceAccountRef } from "./_token_request.ts";
+
+/** Flags and argument of `kubeconfig`. */
+export interface KubeconfigOptions {
+  serviceAccount?: string;
+  duration?: string;
+  audience: string[];
+  exec?: boolean;
+  outputFile?: string;
+  merge?: string;
+  name?: string;
+  backup?: boolean;
+}
+
+/** A validated request. */
+export interface KubeconfigRequest {
+  serviceAccount: string;
+  expirationSeconds?: number;
+  audiences: string[];
+  exec: boolean;
+  destination: { kind: "stdout" } | { kind: "file"; path: string } | {
+    kind: "merge";
+    path: string;
+  };
+  name?: string;
+  backup: boolean;
+}
+
+/** The command kubectl runs for `--exec` users; the plugin launcher's name on PATH. */
+export const PLUGIN_COMMAND = "kubectl-token";
+
+/** Check the flags without touching the cluster; messages name the flag. */
+export function validateKubeconfig(options: KubeconfigOptions): KubeconfigRequest {
+  const sa = options.serviceAccount;
+  if (!sa) throw new UsageError("A service account name is required: kubeconfig SA");
+  if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
+    throw new UsageError(
+      `Invalid service account "${sa}": expected NAME or NAMESPACE/NAME (lowercase RFC 1123)`,
+    );
+  }
+  if (options.outputFile && options.merge) {
+    throw new UsageError("Flags --output-file and --merge cannot be used together");
+  }
+  if (options.backup && !options.merge && !options.outputFile) {
+    throw new UsageError("Flag --backup can only be used with --merge or --output-file");
+  }
+  let expirationSeconds: number | undefined;
+  if (options.duration !== undefined) {
+    const ms = parseDurationFlag("--duration", options.duration, { wholeSeconds: true });
+    if (ms > 0 && ms < 600_000) {
+      throw new UsageError(
+        `Invalid value "${options.duration}" for flag --duration: must be at least 10m`,
+      );
+    }
+    if (ms > 0) expirationSeconds = ms / 1000;
+  }
+  for (const a of options.audience) {
+    if (a.trim() === "") {
+      throw new UsageError("Invalid value for flag --audience: must not be empty");
+    }
+  }
+  if (options.name !== undefined && !/^[^\s]+$/.test(options.name)) {
+    throw new UsageError(
+      `Invalid value "${options.name}" for flag --name: must not be empty or hold spaces`,
+    );
+  }
+  return {
+    serviceAccount: sa,
+    expirationSeconds,
+    audiences: options.audience,
+    exec: options.exec ?? false,
+    destination: options.merge
+      ? { kind: "merge", path: options.merge }
+      : options.outputFile
+      ? { kind: "file", path: options.outputFile }
+      : { kind: "stdout" },
+    name: options.name,
+    backup: options.backup ?? false,
+  };
+}
+
+/** Write the kubeconfig; returns the exit code. */
+export async function runKubeconfig(
+  ctx: CommandContext,
+  options: KubeconfigOptions,
+): Promise<number> {
+  const request = validateKubeconfig(options);
+  const config = await ctx.config();
+  const [namespace, name] = request.serviceAccount.includes("/")
+    ? request.serviceAccount.split("/")
+    : [config.namespace, request.serviceAccount];
+  const sa: ServiceAccountRef = { namespace, name };
+  const clusterName = config.clusterName ?? "cluster";
+  const entryName = request.name ?? `${namespace}-${name}`;
+  const cluster = clusterEntry(config);
+  const client = await ctx.client();
+
+  let user: Record<string, unknown>;
+  let note = "";
+  if (request.exec) {
+    // Fail now rather than on the first kubectl call.
+    try {
+      await client.get(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${
+          encodeURIComponent(name)
+        }`,
+      );
+    } catch (e) {
+      if (e instanceof ApiError) {
+        e.message = `Cannot read service account "${namespace}/${name}": ${e.message}`;
+      }
+      throw e;
+    }
+    user = { exec: execEntry(ctx, config, sa, request) };
+  } else {
+    const issued = await requestToken(client, sa, {
+      audiences: request.audiences,
+      expirationSeconds: request.expirationSeconds,
+    });
+    for (const w of issued.warnings) ctx.warn(w);
+    user = { token: issued.token };
+    if (issued.expiresAt) note = ` (its token expires ${issued.expiresAt.toISOString()})`;
+  }
+
+  const doc = {
+    apiVersion: "v1",
+    clusters: [{ cluster, name: clusterName }],
+    contexts: [{ context: { cluster: clusterName, namespace, user: entryName }, name: entryName }],
+    "current-context": entryName,
+    kind: "Config",
+    preferences: {},
+    users: [{ name: entryName, user }],
+  };
+  const runtime = ctx.runtime;
+  const dest = request.destination;
+  const path = dest.kind === "stdout" ? "" : resolvePath(runtime.cwd(), dest.path);
+  switch (dest.kind) {
+    case "stdout":
+      runtime.stdout.write(toYaml(doc));
+      return 0;
+    case "file":
+      await withLock(runtime, path, async () => {
+        let old: string | undefined;
+        if (request.backup) old = await runtime.readTextFile(path).catch(() => undefined);
+        if (old !== undefined) {
+          await writeFileAtomic(runtime, `${path}.bak`, old, { forceMode: 0o600 });
+        }
+        await writeFileAtomic(runtime, path, toYaml(doc), { forceMode: 0o600 });
+      }, { what: `kubeconfig "${path}"` });
+      runtime.stderr.write(`Wrote context "${entryName}" to "${path}"${note}\n`);
+      return 0;
+    case "merge": {
+      const result = await updateKubeconfigFile(runtime, path, (text) => {
+        const changes: KubeconfigChange[] = [];
+        const existing = text.trim() === "" ? undefined : parseKubeconfig(text, path);
+        const same = existing?.clusters.find((c) => c.name === clusterName);
+        if (same && same.cluster.server !== undefined && same.cluster.server !== cluster.server) {
+          throw new CliError(
+            `Cannot merge into "${path}": its cluster "${clusterName}" has server ` +
+              `"${same.cluster.server}", not "${cluster.server}"`,
+          );
+        }
+        if (!same) changes.push({ upsert: "clusters", name: clusterName, value: { cluster } });
+        changes.push({
+          upsert: "contexts",
+          name: entryName,
+          value: { context: doc.contexts[0].context },
+        });
+        changes.push({ upsert: "users", name: entryName, value: { user } });
+        if (!existing?.currentContext) changes.push({ set: ["current-context"], value: entryName });
+        if (text.trim() === "") {
+          changes.unshift({ set: ["kind"], value: "Config" });
+          changes.unshift({ set: ["apiVersion"], value: "v1" });
+        }
+        return changes;
+      }, { create: true, backup: request.backup });
+      runtime.stderr.write(
+        `${result.created ? "Created" : "Updated"} "${path}": context "${entryName}"${note}; ` +
+          `use it with "kubectl --context ${entryName}"\n`,
+      );
+      return 0;
+    }
+  }
+}
+
+/** The cluster entry: the current context's cluster, CA embedded so the file stands alone. */
+function clusterEntry(config: RestConfig): Record<string, unknown> {
+  const cluster: Record<string, unknown> = {};
+  if (config.caPem) {
+    cluster["certificate-authority-data"] = Buffer.from(config.caPem, "utf8").toString("base64");
+  }
+  if (config.insecureSkipTlsVerify) cluster["insecure-skip-tls-verify"] = true;
+  if (config.cluster.proxyUrl) cluster["proxy-url"] = config.cluster.proxyUrl;
+  cluster.server = config.server;
+  if (config.tlsServerName) cluster["tls-server-name"] = config.tlsServerName;
+  return cluster;
+}
+
+/** The exec entry: exec-credential with the credentials this command used. */
+function execEntry(
+  ctx: CommandContext,
+  config: RestConfig,
+  sa: ServiceAccountRef,
+  request: KubeconfigRequest,
+): Record<string, unknown> {
+  const args = ["exec-credential", "--service-account", `${sa.namespace}/${sa.name}`];
+  if (request.expirationSeconds) {
+    args.push("--duration", formatGoDuration(request.expirationSeconds * 1000));
+  }
+  for (const a of request.audiences) args.push("--audience", a);
+  const env: { name: string; value: string }[] = [];
+  if (config.origin.kind === "kubeconfig") {
+    const files = config.origin.files;
+    if (files.length === 1) args.push("--kubeconfig", files[0]);
+    else env.push({ name: "KUBECONFIG", value: files.join(":") });
+    if (!config.contextName) {
+      throw new CliError("Cannot write an --exec user: the credentials used have no context name");
+    }
+    args.push("--context", config.contextName);
+  } else if (config.origin.kind === "flags") {
+    throw new CliError(
+      "Cannot write an --exec user from credentials given as flags: use a kubeconfig context",
+    );
+  }
+  if (ctx.flags.context === undefined && config.contextName === undefined) {
+    ctx.warn("the exec user relies on the pod's service account (in-cluster config)");
+  }
+  return {
+    apiVersion: "client.authentication.k8s.io/v1",
+    args,
+    command: PLUGIN_COMMAND,
+    env: env.length ? env : null,
+    installHint: "Install the kubectl token plugin (kubectl-token) on PATH",
+    interactiveMode: "Never",
+    provideClusterInfo: false,
+  };
+}
+
+function resolvePath(cwd: string, path: string): string {
+  return path.startsWith("/") ? path : `${cwd.replace(/\/$/, "")}/${path}`;
+}
