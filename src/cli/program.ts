@@ -13,6 +13,7 @@ import { registerCreate } from "./create_command.ts";
 import { registerDecode } from "./decode_command.ts";
 import { registerWhoami } from "./whoami_command.ts";
 import { registerVersion } from "./version_command.ts";
+import { registerCompletion } from "./completion_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -114,6 +115,7 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerDecode(program, run);
   registerWhoami(program, run);
   registerVersion(program, run);
+  registerCompletion(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");
