@@ -3,7 +3,7 @@
 #   docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) -t kubectl-token .
 #
 # In a pod it uses the service-account mount and KUBERNETES_SERVICE_HOST/PORT (in-cluster
-# config); it needs no shell, no CA bundle and no HOME. tests/dist/chroot_test.ts runs the
+# config); it needs no shell, no CA bundle and no HOME. tests/release/chroot_test.ts runs the
 # program in a root holding only what this image holds (the binary, the libraries ldd lists,
 # /proc and the service-account mount) and checks `whoami` and `create` there. For example:
 #
