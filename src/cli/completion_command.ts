@@ -1,5 +1,6 @@
 /** The `completion` command's subcommands and help; the work is in src/commands/completion.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { UsageError } from "../errors.ts";
 
 const SHELL_HELP: Record<string, string> = {
   bash: "source <(kubectl-token completion bash)",
@@ -12,6 +13,8 @@ const SHELL_HELP: Record<string, string> = {
 export function registerCompletion(program: CommandTree, run: Run): void {
   const completion = program.command("completion")
     .usage("bash|zsh|fish|powershell|install [flags]")
+    .helpCommand(false)
+    .argument("[SHELL]")
     .summary("Shell completion: scripts, and the helper for kubectl's own completion")
     .description(
       'Shell completion. "kubectl token <TAB>" is completed by kubectl\'s own shell completion, which asks the helper kubectl_complete-token (kubectl 1.26+): "completion install" puts it next to kubectl-token (krew cannot). The shell subcommands print scripts that complete kubectl-token when it is run directly. Commands, flags, output formats, bound object kinds, and names from the cluster (namespaces, service accounts, Secrets, bootstrap token IDs) and the kubeconfig (contexts) are completed.',
@@ -28,7 +31,12 @@ Examples:
 
   # Complete kubectl-token run directly, in bash
   source <(kubectl-token completion bash)`,
-    );
+    )
+    .action((shell) => {
+      const expected = "expected bash, zsh, fish, powershell or install";
+      if (shell === undefined) throw new UsageError(`Shell not specified: ${expected}`);
+      throw new UsageError(`Invalid shell "${shell}": ${expected}`);
+    });
   for (const shell of ["bash", "zsh", "fish", "powershell"] as const) {
     completion.command(shell)
       .usage("")

@@ -154,8 +154,11 @@ export async function runCompletionInstall(
   const runtime = ctx.runtime;
   const windows = runtime.platform.os === "windows";
   const sep = windows ? "\\" : "/";
-  const plugin = await findOnPath(runtime, windows ? "kubectl-token.exe" : "kubectl-token");
   if (options.dir === "") throw new UsageError('Invalid value "" for flag --dir');
+  const name = windows ? "kubectl-token.exe" : "kubectl-token";
+  // The helper runs the kubectl-token beside it when there is one, else the one kubectl runs.
+  const beside = options.dir && `${options.dir.replace(/[\\/]+$/, "")}${sep}${name}`;
+  const plugin = beside && await runtime.exists(beside) ? beside : await findOnPath(runtime, name);
   const dir = options.dir ?? (plugin ? plugin.slice(0, plugin.lastIndexOf(sep)) : undefined);
   if (!dir) {
     throw new CliError(

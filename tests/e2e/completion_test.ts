@@ -142,6 +142,16 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
   }
 });
 
+Deno.test("completion without a known shell is a usage error naming the shells", async (t) => {
+  for (const args of [["completion"], ["completion", "tcsh"]]) {
+    await t.step(args.join(" "), async () => {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^error: .*expected bash, zsh, fish, powershell or install\n$/);
+    });
+  }
+});
+
 Deno.test("completion install writes kubectl_complete-token that kubectl uses", async () => {
   const target = await startTarget();
   const dir = await Deno.makeTempDir({ prefix: "kubectl-token-helper-" });
@@ -167,6 +177,17 @@ Deno.test("completion install writes kubectl_complete-token that kubectl uses", 
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stderr, /is not on PATH/);
     assert.ok((await Deno.stat(join(other, "kubectl_complete-token"))).isFile);
+
+    // With a kubectl-token in --dir (deno task install does this), the helper runs that one.
+    const beside = join(dir, "beside");
+    await Deno.mkdir(beside);
+    await Deno.copyFile(join(bin, "kubectl-token"), join(beside, "kubectl-token"));
+    assert.equal((await runCli(["completion", "install", "--dir", beside])).code, 0);
+    const text = await Deno.readTextFile(join(beside, "kubectl_complete-token"));
+    assert.match(
+      text,
+      new RegExp(`^exec ${join(beside, "kubectl-token")} __complete "\\$@"$`, "m"),
+    );
   } finally {
     await target.close();
     await Deno.remove(dir, { recursive: true });

@@ -88,3 +88,21 @@ Deno.test("help, version and decode never load the Kubernetes client library", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("every chunk of the bundle is in its module graph, so deno compile embeds it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kubectl-token-graph-" });
+  try {
+    const entry = await bundle(dir, { commit: "test" });
+    const r = await sh(Deno.execPath(), ["info", "--json", "--no-config", "--no-lock", entry]);
+    assert.equal(r.code, 0, r.stderr);
+    const inGraph = new Set(
+      (JSON.parse(r.stdout).modules as { specifier: string }[]).map((m) => m.specifier),
+    );
+    for (const f of Deno.readDirSync(dir)) {
+      const url = new URL(`file://${join(dir, f.name)}`).href;
+      assert.ok(inGraph.has(url), `${f.name} is not reachable from mod.js`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
