@@ -1,14 +1,42 @@
 /**
- * `deno task bundle`: the minified program used by the local install and by the tests, split so
- * that `--help` and `decode` never load the code of commands that talk to a cluster.
+ * `deno task bundle`: the minified program used by the local install, by the tests and by
+ * `deno compile`, split so that `--help` and `decode` never load the code of commands that talk
+ * to a cluster. The build's git commit is stamped into it (see src/version.ts).
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
+/** The placeholder in src/version.ts that the bundle's commit replaces. */
+export const COMMIT_STAMP = "@@KUBECTL_TOKEN_BUILD_COMMIT@@";
+
+/** Options of {@link bundle}. */
+export interface BundleOptions {
+  /** The commit to stamp in; default: KUBECTL_TOKEN_BUILD_COMMIT, else `git rev-parse HEAD`. */
+  commit?: string;
+}
+
+/** The commit this checkout is at ("-dirty" when it has changes), or "unknown" outside git. */
+export async function gitCommit(): Promise<string> {
+  const fromEnv = Deno.env.get("KUBECTL_TOKEN_BUILD_COMMIT");
+  if (fromEnv) return fromEnv;
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", { args, cwd: root, stdout: "piped", stderr: "null" })
+      .output().catch(() => undefined);
+    return out?.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+  };
+  const head = await git("rev-parse", "HEAD");
+  if (!head) return "unknown";
+  const status = await git("status", "--porcelain", "--untracked-files=no");
+  return status ? `${head}-dirty` : head;
+}
+
 /** Bundle mod.ts into `outDir` (default dist/); returns the entry file's path. */
-export async function bundle(outDir = join(root, "dist")): Promise<string> {
+export async function bundle(
+  outDir = join(root, "dist"),
+  options: BundleOptions = {},
+): Promise<string> {
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -28,7 +56,26 @@ export async function bundle(outDir = join(root, "dist")): Promise<string> {
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error(`deno bundle failed with exit code ${out.code}`);
+  await stampCommit(outDir, options.commit ?? await gitCommit());
   return join(outDir, "mod.js");
+}
+
+/** Write `commit` over the placeholder; it must occur exactly once in the bundle. */
+async function stampCommit(outDir: string, commit: string): Promise<void> {
+  if (!/^[\w.-]+$/.test(commit)) throw new Error(`Invalid build commit "${commit}"`);
+  let found = 0;
+  for await (const entry of Deno.readDir(outDir)) {
+    if (!entry.isFile || !entry.name.endsWith(".js")) continue;
+    const file = join(outDir, entry.name);
+    const text = await Deno.readTextFile(file);
+    const parts = text.split(COMMIT_STAMP);
+    if (parts.length === 1) continue;
+    found += parts.length - 1;
+    await Deno.writeTextFile(file, parts.join(commit));
+  }
+  if (found !== 1) {
+    throw new Error(`Cannot stamp the build commit: found the placeholder ${found} times`);
+  }
 }
 
 if (import.meta.main) {

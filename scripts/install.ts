@@ -56,6 +56,13 @@ if (import.meta.main) {
   const entry = await bundle(join(dataDir, "dist"));
   const launcher = await writeLauncher(binDir, entry);
   console.log(`installed ${launcher}`);
+  // kubectl's completion of "kubectl token <TAB>" asks kubectl_complete-token beside it.
+  const helper = await new Deno.Command(launcher, {
+    args: ["completion", "install", "--dir", binDir],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (helper.success) console.log(`installed ${join(binDir, "kubectl_complete-token")}`);
   const onPath = (Deno.env.get("PATH") ?? "").split(delimiter).includes(binDir);
   if (!onPath) console.log(`add ${binDir} to PATH to run "kubectl token ..."`);
 }

@@ -13,6 +13,14 @@ export async function main(args: string[], runtime: Runtime): Promise<number> {
   const verbose = verbosityOf(args);
   try {
     const program = buildProgram(runtime, (c) => code = c);
+    // Completion requests carry partial command lines that must not be parsed as commands.
+    if (args[0] === "__complete") {
+      return await (await import("./commands/completion.ts")).runComplete(
+        program,
+        args.slice(1),
+        runtime,
+      );
+    }
     if (args.length === 0) {
       program.outputHelp();
       return 0;

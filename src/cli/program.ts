@@ -16,6 +16,7 @@ import { registerVersion } from "./version_command.ts";
 import { registerRotate } from "./rotate_command.ts";
 import { registerKubeconfig } from "./kubeconfig_command.ts";
 import { registerExecCredential } from "./exec_credential_command.ts";
+import { registerCompletion } from "./completion_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -120,6 +121,7 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerRotate(program, run);
   registerKubeconfig(program, run);
   registerExecCredential(program, run);
+  registerCompletion(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");

@@ -1,6 +1,6 @@
 /** `kubectl token version`: the plugin's version, and with -o json|yaml its build details. */
 import type { CommandContext } from "../cli/context.ts";
-import { VERSION } from "../version.ts";
+import { BUILD_COMMIT, CLIENT_LIBRARY_VERSION, VERSION } from "../version.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 
 /** Options of `version`. */
@@ -19,6 +19,7 @@ export function runVersion(ctx: CommandContext, options: VersionOptions): Promis
   const doc = {
     version: VERSION,
     gitCommit: BUILD_COMMIT,
+    kubernetesClient: CLIENT_LIBRARY_VERSION,
     deno: ctx.runtime.platform.deno,
     v8: ctx.runtime.platform.v8,
     typescript: ctx.runtime.platform.typescript,
@@ -27,6 +28,3 @@ export function runVersion(ctx: CommandContext, options: VersionOptions): Promis
   out.write(format === "json" ? toJson(doc) : toYaml(doc));
   return Promise.resolve(0);
 }
-
-/** Replaced by the build scripts with the commit the binary was built from. */
-const BUILD_COMMIT = "unknown";
