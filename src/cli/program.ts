@@ -13,6 +13,10 @@ import { registerCreate } from "./create_command.ts";
 import { registerDecode } from "./decode_command.ts";
 import { registerWhoami } from "./whoami_command.ts";
 import { registerVersion } from "./version_command.ts";
+import { registerAudit } from "./audit_command.ts";
+import { registerRevoke } from "./revoke_command.ts";
+import { registerBootstrap } from "./bootstrap_command.ts";
+import { registerScope } from "./scope_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -114,6 +118,10 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerDecode(program, run);
   registerWhoami(program, run);
   registerVersion(program, run);
+  registerAudit(program, run);
+  registerRevoke(program, run);
+  registerBootstrap(program, run);
+  registerScope(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");
