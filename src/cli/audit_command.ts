@@ -8,7 +8,7 @@ export function registerAudit(program: CommandTree, run: Run): void {
     .usage("[flags]")
     .summary("List token-bearing objects and what is wrong with them")
     .description(
-      "Inventory of legacy service-account token Secrets, bootstrap tokens and service accounts that mount tokens automatically, in one namespace or all, with findings: long-lived, unused, never used, orphaned, invalidated, expired, without expiry. Lists are read in pages, so memory stays flat on large clusters.",
+      "Inventory of legacy service-account token Secrets, bootstrap tokens and service accounts that mount tokens automatically, in one namespace or all, with findings: long-lived, unused, never used, orphaned, invalidated, expired, without expiry. Bootstrap tokens (kube-system) are included with -A or -n kube-system. Lists are read in pages, so memory stays flat on large clusters.",
     )
     .option("-A, --all-namespaces", "Audit every namespace")
     .option(
