@@ -101,6 +101,8 @@ export interface Runtime {
   stdin: {
     isTerminal(): boolean;
     readAll(): Promise<Uint8Array>;
+    /** One line without its newline (null at end of input), for confirmation prompts. */
+    readLine?(): Promise<string | null>;
   };
   spawn(command: string, options?: SpawnOptions): Promise<SpawnResult>;
   /**
@@ -220,6 +222,21 @@ export function denoRuntime(): Runtime {
     stdin: {
       isTerminal: () => Deno.stdin.isTerminal(),
       readAll: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
+      readLine: async () => {
+        // Byte by byte, so nothing after the line is consumed.
+        const bytes: number[] = [];
+        const one = new Uint8Array(1);
+        while (true) {
+          const n = await Deno.stdin.read(one);
+          if (n === null) {
+            return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : null;
+          }
+          if (one[0] === 10) {
+            return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r$/, "");
+          }
+          bytes.push(one[0]);
+        }
+      },
     },
     platform: {
       deno: Deno.version.deno,

@@ -17,6 +17,10 @@ import { registerRotate } from "./rotate_command.ts";
 import { registerKubeconfig } from "./kubeconfig_command.ts";
 import { registerExecCredential } from "./exec_credential_command.ts";
 import { registerCompletion } from "./completion_command.ts";
+import { registerAudit } from "./audit_command.ts";
+import { registerRevoke } from "./revoke_command.ts";
+import { registerBootstrap } from "./bootstrap_command.ts";
+import { registerScope } from "./scope_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -122,6 +126,10 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerKubeconfig(program, run);
   registerExecCredential(program, run);
   registerCompletion(program, run);
+  registerAudit(program, run);
+  registerRevoke(program, run);
+  registerBootstrap(program, run);
+  registerScope(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");

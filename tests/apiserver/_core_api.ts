@@ -89,25 +89,28 @@ export class CoreApi {
   /** GET of a collection: a typed List, or a Table when the Accept header asks for one. */
   list(info: ResourceInfo, namespace: string, options: ListOptions): JsonObject {
     const filter = objectFilter(info, options.query);
-    let items = this.#store.list(info, namespace || undefined).filter(filter);
     let rv = this.#store.resourceVersion;
+    let after: string | undefined;
     const token = options.query.get("continue");
     if (token) {
       const parsed = parseContinue(token);
       rv = parsed.rv;
       // The key ends in NUL so the next page starts strictly after it.
-      const start = parsed.start.endsWith("\u0000") ? parsed.start.slice(0, -1) : parsed.start;
-      items = items.filter((o) => keyOf(o) > start);
+      after = parsed.start.endsWith("\u0000") ? parsed.start.slice(0, -1) : parsed.start;
     }
     const limit = Number(options.query.get("limit") ?? "0");
+    const page = this.#store.page(info, namespace || undefined, {
+      after,
+      filter,
+      limit: limit > 0 ? limit : 0,
+    });
+    const items = page.items;
     const metadata: JsonObject = { resourceVersion: rv };
-    if (limit > 0 && items.length > limit) {
-      const remaining = items.length - limit;
-      items = items.slice(0, limit);
+    if (page.more) {
       metadata.continue = continueToken(rv, keyOf(items[items.length - 1]));
       // Only an unfiltered list knows how many items are left, as with etcd's count.
       if (!options.query.get("labelSelector") && !options.query.get("fieldSelector")) {
-        metadata.remainingItemCount = remaining;
+        metadata.remainingItemCount = page.remaining;
       }
     }
     if (wantsTable(options.accept)) {

@@ -24,9 +24,33 @@ function keyOf(info: ResourceInfo, namespace: string | undefined, name: string):
   return `${info.group}/${info.resource}/${info.namespaced ? namespace ?? "" : ""}/${name}`;
 }
 
+/** One page of a list, from {@link ObjectStore.page}. */
+export interface StorePage {
+  /** Copies of the matching objects, in key order. */
+  items: KubeObject[];
+  /** Whether more matching objects follow the page. */
+  more: boolean;
+  /** Objects of the resource after the page, counted regardless of the filter. */
+  remaining: number;
+}
+
+function lowerBound(keys: string[], target: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** In-memory storage for every stored resource. */
 export class ObjectStore {
   #objects = new Map<string, KubeObject>();
+  // Every key in etcd order, rebuilt after a create or delete: lists of tens of thousands of
+  // objects then cost a binary search and the page itself, not a sort and a copy of everything.
+  #sorted?: string[];
   #revision = 0;
   #listeners = new Set<(event: StoreEvent) => void>();
   #now: () => Date;
@@ -58,13 +82,62 @@ export class ObjectStore {
 
   /** All objects of a resource, optionally in one namespace, in etcd key order, as copies. */
   list(info: ResourceInfo, namespace?: string): KubeObject[] {
+    const [start, end] = this.#range(info, namespace);
+    const keys = this.#keys();
+    const out: KubeObject[] = [];
+    for (let i = start; i < end; i++) out.push(structuredClone(this.#objects.get(keys[i])!));
+    return out;
+  }
+
+  /**
+   * Up to `limit` (0: all) objects of a resource that pass `filter`, in key order, starting after
+   * the list key `after` (`namespace/name`, or `name` for cluster-scoped resources). Only the
+   * objects on the page are copied; `filter` sees the stored objects and must not change them.
+   */
+  page(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    options: { after?: string; filter: (o: KubeObject) => boolean; limit: number },
+  ): StorePage {
+    const [first, end] = this.#range(info, namespace);
+    const keys = this.#keys();
+    let i = first;
+    if (options.after !== undefined) {
+      const base = `${info.group}/${info.resource}/${info.namespaced ? "" : "/"}`;
+      // The first key strictly after `after`.
+      i = Math.max(first, lowerBound(keys, `${base}${options.after}\u0000`));
+    }
+    const items: KubeObject[] = [];
+    let more = false;
+    let last = i;
+    for (; i < end; i++) {
+      const obj = this.#objects.get(keys[i])!;
+      if (!options.filter(obj)) continue;
+      if (options.limit > 0 && items.length === options.limit) {
+        more = true;
+        break;
+      }
+      items.push(structuredClone(obj));
+      last = i + 1;
+    }
+    return { items, more, remaining: more ? end - last : 0 };
+  }
+
+  #keys(): string[] {
+    this.#sorted ??= [...this.#objects.keys()].sort();
+    return this.#sorted;
+  }
+
+  /** The index range of a resource's keys (in one namespace when given). */
+  #range(info: ResourceInfo, namespace?: string): [number, number] {
     const prefix = `${info.group}/${info.resource}/${
       info.namespaced && namespace ? `${namespace}/` : ""
     }`;
-    return [...this.#objects.entries()]
-      .filter(([key]) => key.startsWith(prefix))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, obj]) => structuredClone(obj));
+    // The smallest string after every string that starts with the prefix ("/" + 1 is "0").
+    const upper = prefix.slice(0, -1) +
+      String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const keys = this.#keys();
+    return [lowerBound(keys, prefix), lowerBound(keys, upper)];
   }
 
   /** Store a new object, filling uid, resourceVersion and creationTimestamp; 409 if it exists. */
@@ -79,6 +152,7 @@ export class ObjectStore {
     obj.metadata.creationTimestamp = rfc3339(this.#now());
     if (!info.namespaced) delete obj.metadata.namespace;
     this.#objects.set(key, obj);
+    this.#sorted = undefined;
     this.#emit({ type: "ADDED", resource: info, object: structuredClone(obj) });
     return structuredClone(obj);
   }
@@ -105,6 +179,7 @@ export class ObjectStore {
     const current = this.#objects.get(key);
     if (!current) return undefined;
     this.#objects.delete(key);
+    this.#sorted = undefined;
     // A deletion is a write too: watchers see the object at the revision of its removal.
     current.metadata.resourceVersion = String(++this.#revision);
     this.#emit({ type: "DELETED", resource: info, object: structuredClone(current) });

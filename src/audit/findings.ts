@@ -1,0 +1,270 @@
+/**
+ * What `kubectl token audit` says about each token-bearing object: legacy service-account token
+ * Secrets, bootstrap tokens and service accounts that mount tokens automatically. Pure: the time
+ * and the threshold come in as arguments.
+ */
+import {
+  type BootstrapTokenInfo,
+  readBootstrapSecret,
+  type SecretLike,
+} from "../bootstrap/secret.ts";
+import { compactDuration, humanDuration, rfc3339 } from "../output/duration.ts";
+
+/** How bad a finding is, from least to most. */
+export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
+/** One of {@link SEVERITIES}. */
+export type Severity = typeof SEVERITIES[number];
+
+/** The kinds of finding. */
+export type FindingType =
+  | "long-lived"
+  | "unused"
+  | "never-used"
+  | "orphaned"
+  | "invalidated"
+  | "expired"
+  | "no-expiry"
+  | "automount";
+
+/** One finding on one object. */
+export interface Finding {
+  type: FindingType;
+  severity: Severity;
+  /** One line, safe to print: it never contains a token. */
+  reason: string;
+}
+
+/** Label the API server sets on a legacy token Secret when its token is used (day resolution). */
+export const LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used";
+/** Label the legacy token cleaner sets when it invalidates a token. */
+export const INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since";
+/** Secret type of legacy service-account tokens. */
+export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
+/** Annotations that tie a legacy token Secret to its service account. */
+export const SA_NAME_ANNOTATION = "kubernetes.io/service-account.name";
+export const SA_UID_ANNOTATION = "kubernetes.io/service-account.uid";
+
+/** A legacy service-account token Secret as the audit reports it. */
+export interface SecretTokenItem {
+  kind: "Secret";
+  namespace: string;
+  name: string;
+  uid?: string;
+  serviceAccount: string;
+  serviceAccountUid?: string;
+  created?: Date;
+  lastUsed?: Date;
+  invalidSince?: Date;
+  /** How long the token has gone unused: since its last use, or since it was created. */
+  idleMs?: number;
+  findings: Finding[];
+}
+
+/** A bootstrap token as the audit reports it (never its secret). */
+export interface BootstrapTokenItem extends BootstrapTokenInfo {
+  kind: "BootstrapToken";
+  namespace: string;
+  uid?: string;
+  expired: boolean;
+  findings: Finding[];
+}
+
+/** A service account that mounts tokens into its pods. */
+export interface ServiceAccountItem {
+  kind: "ServiceAccount";
+  namespace: string;
+  name: string;
+  uid?: string;
+  created?: Date;
+  /** The field as set: undefined when absent (which means true). */
+  automountServiceAccountToken?: boolean;
+  findings: Finding[];
+}
+
+/** Anything the audit lists. */
+export type AuditItem = SecretTokenItem | BootstrapTokenItem | ServiceAccountItem;
+
+/** What the rules need besides the object. */
+export interface AuditRules {
+  now: Date;
+  /** `--unused-for`, in milliseconds. */
+  unusedForMs: number;
+}
+
+/** The service account a Secret names, as the audit found it (undefined: it does not exist). */
+export interface ServiceAccountRef {
+  uid?: string;
+}
+
+/** Audit one legacy token Secret; `sa` is its service account, undefined when gone. */
+export function auditSecret(
+  secret: SecretLike,
+  sa: ServiceAccountRef | undefined,
+  rules: AuditRules,
+): SecretTokenItem {
+  const meta = secret.metadata ?? {};
+  const labels = meta.labels ?? {};
+  const annotations = meta.annotations ?? {};
+  const namespace = meta.namespace ?? "";
+  const saName = annotations[SA_NAME_ANNOTATION] ?? "";
+  const saUid = annotations[SA_UID_ANNOTATION];
+  const created = parseTime(meta.creationTimestamp);
+  const lastUsed = parseDay(labels[LAST_USED_LABEL]);
+  const invalidSince = parseDay(labels[INVALID_SINCE_LABEL]);
+  const now = rules.now.getTime();
+  const since = lastUsed ?? created;
+  const idleMs = since ? Math.max(0, now - since.getTime()) : undefined;
+  const threshold = compactDuration(rules.unusedForMs);
+  const findings: Finding[] = [{
+    type: "long-lived",
+    severity: "medium",
+    reason: "a Secret-based token never expires; prefer short-lived tokens (kubectl token create)",
+  }];
+  if (lastUsed && idleMs !== undefined && idleMs > rules.unusedForMs) {
+    findings.push({
+      type: "unused",
+      severity: "high",
+      reason: `last used ${day(lastUsed)}, ${humanDuration(idleMs)} ago (more than ${threshold})`,
+    });
+  }
+  if (!lastUsed) {
+    const old = idleMs !== undefined && idleMs > rules.unusedForMs;
+    findings.push({
+      type: "never-used",
+      severity: old ? "medium" : "low",
+      reason: `no use recorded (no ${LAST_USED_LABEL} label)` +
+        (created ? ` since it was created ${humanDuration(idleMs ?? 0)} ago` : ""),
+    });
+  }
+  if (!sa) {
+    findings.push({
+      type: "orphaned",
+      severity: "high",
+      reason: `service account "${saName}" does not exist; the Secret still holds a token`,
+    });
+  } else if (saUid && sa.uid && saUid !== sa.uid) {
+    findings.push({
+      type: "orphaned",
+      severity: "high",
+      reason: `service account "${saName}" was recreated: its UID ${sa.uid} is not the ` +
+        `UID ${saUid} the Secret was issued for`,
+    });
+  }
+  if (invalidSince) {
+    findings.push({
+      type: "invalidated",
+      severity: "low",
+      reason: `invalidated by the legacy token cleaner on ${day(invalidSince)}; it no longer ` +
+        `authenticates and will be deleted (removing the label re-enables it)`,
+    });
+  }
+  return {
+    kind: "Secret",
+    namespace,
+    name: meta.name ?? "",
+    uid: meta.uid,
+    serviceAccount: saName,
+    serviceAccountUid: saUid,
+    created,
+    lastUsed,
+    invalidSince,
+    idleMs,
+    findings,
+  };
+}
+
+/** Audit one bootstrap token Secret. */
+export function auditBootstrapSecret(
+  secret: SecretLike,
+  rules: AuditRules,
+): BootstrapTokenItem | undefined {
+  const info = readBootstrapSecret(secret);
+  if (!info) return undefined;
+  const findings: Finding[] = [];
+  const now = rules.now.getTime();
+  let expired = false;
+  if (info.invalidExpiration !== undefined) {
+    expired = true;
+    findings.push({
+      type: "expired",
+      severity: "low",
+      reason: `its expiration "${info.invalidExpiration}" is not a valid time, so it no longer ` +
+        `authenticates; delete it`,
+    });
+  } else if (!info.expires) {
+    findings.push({
+      type: "no-expiry",
+      severity: "high",
+      reason: `never expires: whoever holds it authenticates as system:bootstrap:${info.id}` +
+        (info.usages.includes("authentication") ? "" : " once authentication is enabled"),
+    });
+  } else if (info.expires.getTime() <= now) {
+    expired = true;
+    findings.push({
+      type: "expired",
+      severity: "low",
+      reason: `expired ${rfc3339(info.expires)} (${
+        humanDuration(now - info.expires.getTime())
+      } ago); the token cleaner has not deleted it yet`,
+    });
+  }
+  return {
+    kind: "BootstrapToken",
+    namespace: secret.metadata?.namespace ?? "kube-system",
+    uid: secret.metadata?.uid,
+    ...info,
+    expired,
+    findings,
+  };
+}
+
+/** Audit a service account; undefined when it does not mount tokens automatically. */
+export function auditServiceAccount(sa: {
+  metadata?: { name?: string; namespace?: string; uid?: string; creationTimestamp?: string };
+  automountServiceAccountToken?: boolean;
+}): ServiceAccountItem | undefined {
+  if (sa.automountServiceAccountToken === false) return undefined;
+  return {
+    kind: "ServiceAccount",
+    namespace: sa.metadata?.namespace ?? "",
+    name: sa.metadata?.name ?? "",
+    uid: sa.metadata?.uid,
+    created: parseTime(sa.metadata?.creationTimestamp),
+    automountServiceAccountToken: sa.automountServiceAccountToken,
+    findings: [{
+      type: "automount",
+      severity: "info",
+      reason: "every pod of this service account gets a token unless the pod opts out " +
+        "(set automountServiceAccountToken: false)",
+    }],
+  };
+}
+
+/** The most severe finding's severity, or undefined without findings. */
+export function worstSeverity(findings: Finding[]): Severity | undefined {
+  let worst = -1;
+  for (const f of findings) worst = Math.max(worst, SEVERITIES.indexOf(f.severity));
+  return worst < 0 ? undefined : SEVERITIES[worst];
+}
+
+/** Whether `severity` is at least `threshold`. */
+export function atLeast(severity: Severity, threshold: Severity): boolean {
+  return SEVERITIES.indexOf(severity) >= SEVERITIES.indexOf(threshold);
+}
+
+function parseTime(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : new Date(at);
+}
+
+/** The tracking labels hold a day, "2024-05-31". */
+function parseDay(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) ? parseTime(`${value}T00:00:00Z`) : parseTime(value);
+}
+
+/** A day as the tracking labels write it. */
+export function day(date: Date): string {
+  return rfc3339(date).slice(0, 10);
+}

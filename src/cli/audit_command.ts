@@ -1,0 +1,52 @@
+/** The `audit` command's flags and help; the work is in src/commands/audit.ts. */
+import type { CommandTree, Run } from "./types.ts";
+
+/** Add `audit` (alias `list`) to the command tree. */
+export function registerAudit(program: CommandTree, run: Run): void {
+  program.command("audit")
+    .alias("list")
+    .usage("[flags]")
+    .summary("List token-bearing objects and what is wrong with them")
+    .description(
+      "Inventory of legacy service-account token Secrets, bootstrap tokens and service accounts that mount tokens automatically, in one namespace or all, with findings: long-lived, unused, never used, orphaned, invalidated, expired, without expiry. Bootstrap tokens (kube-system) are included with -A or -n kube-system. Lists are read in pages, so memory stays flat on large clusters.",
+    )
+    .option("-A, --all-namespaces", "Audit every namespace")
+    .option(
+      "--unused-for <duration>",
+      'Flag Secret tokens not used for longer than this, e.g. "90d", "36h"',
+      "90d",
+    )
+    .option(
+      "--fail-on <severity>",
+      "Exit with 1 when a finding has this severity or more: info, low, medium, high, critical",
+    )
+    .option("-o, --output <format>", "Output format: wide, json, yaml (default: a table)")
+    .option("--chunk-size <n>", "Objects per list request (0: all at once)", "500")
+    .addHelpText(
+      "after",
+      `
+Findings and their severity:
+  long-lived (medium)   a Secret-based token never expires
+  unused (high)         last used longer ago than --unused-for
+  never-used (low, medium when older than --unused-for)
+  orphaned (high)       its service account is gone, or was recreated with another UID
+  invalidated (low)     the legacy token cleaner marked it invalid
+  expired (low)         a bootstrap token past its expiration
+  no-expiry (high)      a bootstrap token that never expires
+  automount (info)      a service account that mounts a token into its pods
+
+Examples:
+  # Audit the current namespace
+  kubectl token audit
+
+  # Audit the whole cluster, with the reasons, and fail a CI job on high findings
+  kubectl token audit -A -o wide --fail-on high
+
+  # Tokens unused for 30 days, as JSON
+  kubectl token audit -A --unused-for 30d -o json`,
+    )
+    .action(async (opts) => {
+      const { runAudit } = await import("../commands/audit.ts");
+      await run((ctx) => runAudit(ctx, opts));
+    });
+}

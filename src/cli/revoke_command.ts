@@ -1,0 +1,54 @@
+/** The `revoke` command's flags and help; the work is in src/commands/revoke.ts. */
+import type { CommandTree, Run } from "./types.ts";
+
+/** Add `revoke` to the command tree. */
+export function registerRevoke(program: CommandTree, run: Run): void {
+  program.command("revoke")
+    .usage(
+      "(secret NAME | bootstrap ID | token TOKEN|- | --unused-for D | --orphaned | --expired) [flags]",
+    )
+    .argument("[KIND]", "secret, bootstrap or token")
+    .argument("[NAME]", "Secret name, bootstrap token ID, or the token (- reads standard input)")
+    .summary("Delete token Secrets and bootstrap tokens; end bound tokens")
+    .description(
+      "Revoke a legacy token Secret or a bootstrap token by name, or many at once with the audit's selectors. A bound token has no revoke API: given one, say how it ends, and with --delete-bound-object or --recreate-service-account end it. Without --yes it asks on a terminal and refuses otherwise.",
+    )
+    .option("-A, --all-namespaces", "With selectors: look in every namespace")
+    .option(
+      "--unused-for <duration>",
+      'Select Secret tokens unused for longer than this, e.g. "90d"',
+    )
+    .option("--orphaned", "Select Secret tokens whose service account is gone or was recreated")
+    .option("--expired", "Select expired bootstrap tokens")
+    .option("--invalidated", "Select Secret tokens the legacy token cleaner invalidated")
+    .option("--delete-bound-object", "Delete the Pod, Secret or Node the given token is bound to")
+    .option(
+      "--recreate-service-account",
+      "Delete and recreate the token's service account (labels, annotations and image pull secrets kept): invalidates every token of that account",
+    )
+    .option("--dry-run", "Only list what would be deleted")
+    .option("-y, --yes", "Do not ask for confirmation")
+    .option("--chunk-size <n>", "Objects per list request with selectors (0: all at once)", "500")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  # See which Secret tokens in the cluster were unused for 90 days or are orphaned
+  kubectl token revoke -A --unused-for 90d --orphaned --dry-run
+
+  # Delete them without asking (in CI)
+  kubectl token revoke -A --unused-for 90d --orphaned --yes
+
+  # Delete one legacy token Secret, and one bootstrap token
+  kubectl token revoke secret build-bot-token -n ci
+  kubectl token revoke bootstrap abcdef
+
+  # How can this bound token be revoked? Then delete the Pod it is bound to
+  kubectl token revoke token - < token.jwt
+  kubectl token revoke token - --delete-bound-object < token.jwt`,
+    )
+    .action(async (kind, name, opts) => {
+      const { runRevoke } = await import("../commands/revoke.ts");
+      await run((ctx) => runRevoke(ctx, { kind, name, ...opts }));
+    });
+}

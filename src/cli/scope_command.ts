@@ -1,0 +1,27 @@
+/** The `scope` command's flags and help; the work is in src/commands/scope.ts. */
+import type { CommandTree, Run } from "./types.ts";
+
+/** Add `scope` to the command tree. */
+export function registerScope(program: CommandTree, run: Run): void {
+  program.command("scope")
+    .usage("[flags]")
+    .summary("What the current credential may do in a namespace, risky rights marked")
+    .description(
+      "List what the current credential (or --token) may do in a namespace, from a SelfSubjectRulesReview, marking risky rights (wildcards, reading secrets, creating service-account tokens, impersonate, bind, escalate, pods/exec, nodes/proxy), with a verdict: read-only, broader than read-only, or cluster-admin equivalent.",
+    )
+    .option("-o, --output <format>", "Output format: json, yaml (default: a table)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  # What may my current credential do in namespace "prod"?
+  kubectl token scope -n prod
+
+  # What may this token do? As JSON, for a policy check
+  kubectl token scope --token "$(cat token.jwt)" -o json`,
+    )
+    .action(async (opts) => {
+      const { runScope } = await import("../commands/scope.ts");
+      await run((ctx) => runScope(ctx, opts));
+    });
+}

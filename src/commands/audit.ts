@@ -1,0 +1,415 @@
+/**
+ * `kubectl token audit` (alias `list`): inventory of token-bearing objects with findings, as a
+ * table, `-o wide`, or `-o json|yaml`, printed page by page as the lists come in.
+ */
+import type { CommandContext } from "../cli/context.ts";
+import { CliError, UsageError } from "../errors.ts";
+import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
+import { compactDuration, humanDuration, rfc3339 } from "../output/duration.ts";
+import { parseDaysFlag } from "../audit/duration.ts";
+import {
+  atLeast,
+  type AuditItem,
+  day,
+  type Finding,
+  SEVERITIES,
+  type Severity,
+  worstSeverity,
+} from "../audit/findings.ts";
+import { scan, type ScanCounts } from "../audit/scan.ts";
+import { StreamTable } from "../audit/_stream_table.ts";
+import type { Output } from "../runtime.ts";
+
+/** Flags of `audit`. */
+export interface AuditOptions {
+  allNamespaces?: boolean;
+  unusedFor: string;
+  failOn?: string;
+  output?: string;
+  chunkSize: string;
+}
+
+/** The validated request. */
+export interface AuditRequest {
+  allNamespaces: boolean;
+  unusedForMs: number;
+  failOn?: Severity;
+  output: "table" | "wide" | "json" | "yaml";
+  chunkSize: number;
+}
+
+/** Check the flags (pure). */
+export function validateAudit(options: AuditOptions): AuditRequest {
+  const output = parseOutputFlag(
+    options.output,
+    ["wide", "json", "yaml"],
+    "table",
+  ) as AuditRequest["output"];
+  const unusedForMs = parseDaysFlag("unused-for", options.unusedFor);
+  if (unusedForMs <= 0) {
+    throw new UsageError(
+      `Invalid value "${options.unusedFor}" for flag --unused-for: the duration must be positive`,
+    );
+  }
+  let failOn: Severity | undefined;
+  if (options.failOn !== undefined) {
+    const v = options.failOn.toLowerCase();
+    if (!(SEVERITIES as readonly string[]).includes(v)) {
+      throw new UsageError(
+        `Invalid value "${options.failOn}" for flag --fail-on: allowed values are ${
+          SEVERITIES.join(", ")
+        }`,
+      );
+    }
+    failOn = v as Severity;
+  }
+  return {
+    allNamespaces: Boolean(options.allNamespaces),
+    unusedForMs,
+    failOn,
+    output,
+    chunkSize: parseChunkSize(options.chunkSize),
+  };
+}
+
+/** Check `--chunk-size` (kubectl's flag: items per list request, 0 for all at once). */
+export function parseChunkSize(value: string): number {
+  if (!/^\d+$/.test(value.trim())) {
+    throw new UsageError(
+      `Invalid value "${value}" for flag --chunk-size: expected a whole number (0 for no paging)`,
+    );
+  }
+  return Number(value);
+}
+
+/** Run the audit and print it; returns the exit code. */
+export async function runAudit(ctx: CommandContext, options: AuditOptions): Promise<number> {
+  const request = validateAudit(options);
+  const config = await ctx.config();
+  const client = await ctx.client();
+  const now = ctx.runtime.now();
+  const namespace = request.allNamespaces ? undefined : config.namespace;
+  const printer = makePrinter(ctx.runtime.stdout, request, now);
+  const tally: Record<Severity, number> = { info: 0, low: 0, medium: 0, high: 0, critical: 0 };
+  const progress = progressLine(ctx.runtime.stderr);
+  printer.begin(namespace);
+  const counts = await scan(client, {
+    namespace,
+    now,
+    unusedForMs: request.unusedForMs,
+    chunkSize: request.chunkSize,
+    bootstrap: namespace === undefined || namespace === "kube-system",
+    progress: progress.update,
+  }, (items) => {
+    progress.clear();
+    for (const item of items) {
+      for (const f of item.findings) tally[f.severity]++;
+      printer.item(item);
+    }
+    printer.flush();
+  });
+  progress.clear();
+  printer.end(counts, tally);
+  const err = ctx.runtime.stderr;
+  const total = counts.secrets + counts.bootstrapTokens + counts.serviceAccounts;
+  if (request.output === "table" || request.output === "wide") {
+    if (printer.empty) {
+      err.write(
+        namespace === undefined
+          ? "No token-bearing objects found.\n"
+          : `No token-bearing objects found in ${namespace} namespace.\n`,
+      );
+    } else {
+      err.write(
+        `${counts.secrets} token Secrets, ${counts.bootstrapTokens} bootstrap tokens, ` +
+          `${counts.serviceAccounts} service accounts read; findings: ${summary(tally)}\n`,
+      );
+    }
+  }
+  ctx.log(6, `audited ${total} objects`);
+  if (request.failOn) {
+    const failOn = request.failOn;
+    const reached = SEVERITIES.filter((s) => atLeast(s, failOn))
+      .reduce((n, s) => n + tally[s], 0);
+    if (reached > 0) {
+      throw new CliError(
+        `Found ${reached} finding${reached === 1 ? "" : "s"} of severity "${failOn}" or above ` +
+          `(--fail-on ${failOn})`,
+      );
+    }
+  }
+  return 0;
+}
+
+function summary(tally: Record<Severity, number>): string {
+  const parts = [...SEVERITIES].reverse().filter((s) => tally[s] > 0).map((s) =>
+    `${tally[s]} ${s}`
+  );
+  return parts.length ? parts.join(", ") : "none";
+}
+
+interface Printer {
+  begin(namespace: string | undefined): void;
+  item(item: AuditItem): void;
+  flush(): void;
+  end(counts: ScanCounts, tally: Record<Severity, number>): void;
+  readonly empty: boolean;
+}
+
+function makePrinter(out: Output, request: AuditRequest, now: Date): Printer {
+  if (request.output === "json") return new JsonPrinter(out, request, now);
+  if (request.output === "yaml") return new YamlPrinter(out, request, now);
+  return new TablePrinter(out, request.output === "wide", now);
+}
+
+const HEADERS = [
+  "NAMESPACE",
+  "KIND",
+  "NAME",
+  "SERVICE-ACCOUNT",
+  "AGE",
+  "LAST-USED",
+  "TTL",
+  "SEVERITY",
+  "FINDINGS",
+];
+const WIDE_HEADERS = ["INVALID-SINCE", "USAGES", "EXTRA-GROUPS", "DESCRIPTION", "REASONS"];
+const NONE = "<none>";
+const TABLE_BATCH_ROWS = 1000;
+
+class TablePrinter implements Printer {
+  #table: StreamTable;
+  #wide: boolean;
+  #now: Date;
+  constructor(out: Output, wide: boolean, now: Date) {
+    this.#wide = wide;
+    this.#now = now;
+    this.#table = new StreamTable(out, wide ? [...HEADERS, ...WIDE_HEADERS] : HEADERS);
+  }
+  begin() {}
+  #queued = 0;
+  item(item: AuditItem) {
+    this.#table.add(tableRow(item, this.#now, this.#wide));
+    this.#queued++;
+  }
+  flush() {
+    // Small audits come out as one aligned table; large ones a batch of rows at a time.
+    if (this.#queued < TABLE_BATCH_ROWS) return;
+    this.#table.flush();
+    this.#queued = 0;
+  }
+  end() {
+    this.#table.flush();
+  }
+  get empty() {
+    return this.#table.empty && this.#queued === 0;
+  }
+}
+
+/** One table row (exported for tests). */
+export function tableRow(item: AuditItem, now: Date, wide: boolean): string[] {
+  const age = (d?: Date) => d ? humanDuration(now.getTime() - d.getTime()) : NONE;
+  const severity = worstSeverity(item.findings) ?? NONE;
+  const types = item.findings.length ? item.findings.map((f) => f.type).join(",") : NONE;
+  let row: string[];
+  let wideCells: string[];
+  switch (item.kind) {
+    case "Secret":
+      row = [
+        item.namespace,
+        "Secret",
+        item.name,
+        item.serviceAccount || NONE,
+        age(item.created),
+        item.lastUsed ? day(item.lastUsed) : "<never>",
+        "<forever>",
+      ];
+      wideCells = [item.invalidSince ? day(item.invalidSince) : NONE, NONE, NONE, NONE];
+      break;
+    case "BootstrapToken":
+      row = [
+        item.namespace,
+        "BootstrapToken",
+        item.id,
+        NONE,
+        age(item.created),
+        NONE,
+        item.invalidExpiration !== undefined
+          ? "<invalid>"
+          : !item.expires
+          ? "<forever>"
+          : item.expired
+          ? "<expired>"
+          : humanDuration(item.expires.getTime() - now.getTime()),
+      ];
+      wideCells = [
+        NONE,
+        item.usages.join(",") || NONE,
+        item.groups.join(",") || NONE,
+        item.description ?? NONE,
+      ];
+      break;
+    case "ServiceAccount":
+      row = [item.namespace, "ServiceAccount", item.name, item.name, age(item.created), NONE, NONE];
+      wideCells = [NONE, NONE, NONE, NONE];
+      break;
+  }
+  row.push(severity, types);
+  if (wide) row.push(...wideCells, item.findings.map((f) => f.reason).join("; ") || NONE);
+  return row;
+}
+
+/** The `-o json|yaml` form of one item (exported for tests). */
+export function itemDocument(item: AuditItem, now: Date): Record<string, unknown> {
+  const time = (d?: Date) => d ? rfc3339(d) : undefined;
+  const findings = item.findings.map((f: Finding) => ({
+    type: f.type,
+    severity: f.severity,
+    reason: f.reason,
+  }));
+  switch (item.kind) {
+    case "Secret":
+      return {
+        kind: "Secret",
+        namespace: item.namespace,
+        name: item.name,
+        uid: item.uid,
+        serviceAccount: { name: item.serviceAccount, uid: item.serviceAccountUid },
+        creationTimestamp: time(item.created),
+        lastUsed: item.lastUsed ? day(item.lastUsed) : undefined,
+        invalidSince: item.invalidSince ? day(item.invalidSince) : undefined,
+        idleSeconds: item.idleMs === undefined ? undefined : Math.floor(item.idleMs / 1000),
+        findings,
+      };
+    case "BootstrapToken":
+      return {
+        kind: "BootstrapToken",
+        namespace: item.namespace,
+        name: item.name,
+        tokenID: item.id,
+        creationTimestamp: time(item.created),
+        expires: time(item.expires),
+        ttl: item.expires && !item.expired
+          ? compactDuration(item.expires.getTime() - now.getTime())
+          : undefined,
+        expired: item.expired,
+        usages: item.usages,
+        extraGroups: item.groups,
+        description: item.description,
+        findings,
+      };
+    case "ServiceAccount":
+      return {
+        kind: "ServiceAccount",
+        namespace: item.namespace,
+        name: item.name,
+        uid: item.uid,
+        creationTimestamp: time(item.created),
+        automountServiceAccountToken: item.automountServiceAccountToken ?? null,
+        findings,
+      };
+  }
+}
+
+const API_VERSION = "kubectl-token.dev/v1alpha1";
+
+function summaryDocument(counts: ScanCounts, tally: Record<Severity, number>) {
+  return { ...counts, findings: tally };
+}
+
+/** Writes `{"apiVersion", "kind", "items": [...], "summary"}` an item at a time. */
+class JsonPrinter implements Printer {
+  #out: Output;
+  #request: AuditRequest;
+  #now: Date;
+  #count = 0;
+  #buffer = "";
+  constructor(out: Output, request: AuditRequest, now: Date) {
+    this.#out = out;
+    this.#request = request;
+    this.#now = now;
+  }
+  begin(namespace: string | undefined) {
+    const head = toJson({
+      apiVersion: API_VERSION,
+      kind: "TokenAudit",
+      namespace: namespace ?? null,
+      unusedFor: compactDuration(this.#request.unusedForMs),
+    });
+    // Reopen the object to append the items.
+    this.#out.write(head.replace(/\n}\n$/, ',\n    "items": ['));
+  }
+  item(item: AuditItem) {
+    const text = toJson(itemDocument(item, this.#now)).trimEnd().replace(/\n/g, "\n        ");
+    this.#buffer += `${this.#count++ === 0 ? "" : ","}\n        ${text}`;
+  }
+  flush() {
+    this.#out.write(this.#buffer);
+    this.#buffer = "";
+  }
+  end(counts: ScanCounts, tally: Record<Severity, number>) {
+    this.flush();
+    const tail = toJson(summaryDocument(counts, tally)).trimEnd().replace(/\n/g, "\n    ");
+    this.#out.write(`${this.#count ? "\n    " : ""}],\n    "summary": ${tail}\n}\n`);
+  }
+  get empty() {
+    return this.#count === 0;
+  }
+}
+
+/** Writes the same document as YAML an item at a time. */
+class YamlPrinter implements Printer {
+  #out: Output;
+  #request: AuditRequest;
+  #now: Date;
+  #count = 0;
+  #buffer = "";
+  constructor(out: Output, request: AuditRequest, now: Date) {
+    this.#out = out;
+    this.#request = request;
+    this.#now = now;
+  }
+  begin(namespace: string | undefined) {
+    this.#out.write(toYaml({
+      apiVersion: API_VERSION,
+      kind: "TokenAudit",
+      namespace: namespace ?? null,
+      unusedFor: compactDuration(this.#request.unusedForMs),
+    }));
+  }
+  item(item: AuditItem) {
+    if (this.#count++ === 0) this.#buffer += "items:\n";
+    this.#buffer += toYaml([itemDocument(item, this.#now)]);
+  }
+  flush() {
+    this.#out.write(this.#buffer);
+    this.#buffer = "";
+  }
+  end(counts: ScanCounts, tally: Record<Severity, number>) {
+    this.flush();
+    if (this.#count === 0) this.#out.write("items: []\n");
+    this.#out.write(toYaml({ summary: summaryDocument(counts, tally) }));
+  }
+  get empty() {
+    return this.#count === 0;
+  }
+}
+
+/** A progress line on stderr, only when stderr is a terminal. */
+export function progressLine(err: Output): { update: (c: ScanCounts) => void; clear: () => void } {
+  if (!err.isTerminal()) return { update: () => {}, clear: () => {} };
+  let shown = false;
+  return {
+    update: (c) => {
+      shown = true;
+      err.write(
+        `\rRead ${c.serviceAccounts} service accounts, ${c.secrets} token Secrets, ` +
+          `${c.bootstrapTokens} bootstrap tokens...\x1b[K`,
+      );
+    },
+    clear: () => {
+      if (shown) err.write("\r\x1b[K");
+      shown = false;
+    },
+  };
+}
