@@ -105,11 +105,6 @@ export interface Runtime {
     readLine?(): Promise<string | null>;
   };
   spawn(command: string, options?: SpawnOptions): Promise<SpawnResult>;
-  /**
-   * Write a whole file atomically (temp file + rename in the same folder, folders created)
-   * with the given mode, replacing what was there.
-   */
-  installFile(path: string, text: string, mode: number): Promise<void>;
   /** Versions of the runtime and the platform it runs on. */
   platform: { deno: string; v8: string; typescript: string; os: string; arch: string };
 }
@@ -204,19 +199,6 @@ export function denoRuntime(): Runtime {
       }
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    installFile: async (path, text, mode) => {
-      const dir = path.slice(0, Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")));
-      if (dir) await Deno.mkdir(dir, { recursive: true });
-      const tmp = `${path}.tmp-${Deno.pid}`;
-      try {
-        await Deno.writeTextFile(tmp, text, { mode });
-        await Deno.chmod(tmp, mode).catch(() => {}); // the umask narrowed it; no chmod on Windows
-        await Deno.rename(tmp, path);
-      } catch (e) {
-        await Deno.remove(tmp).catch(() => {});
-        throw e;
-      }
-    },
     stdout: new StreamOutput(Deno.stdout),
     stderr: new StreamOutput(Deno.stderr),
     stdin: {

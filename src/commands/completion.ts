@@ -3,6 +3,7 @@
  * behind them: scripts for the shells, kubectl's `kubectl_complete-token` helper, and the
  * lookups that complete names from the cluster and the kubeconfig.
  */
+import { writeFileAtomic } from "../fs/atomic.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ConnectionFlags } from "../kubeconfig/types.ts";
 import { CommandContext } from "../cli/context.ts";
@@ -175,7 +176,8 @@ export async function runCompletionInstall(
       shellQuote(target)
     } ${COMPLETE_COMMAND} "$@"\n`;
   try {
-    await runtime.installFile(helper, text, 0o755);
+    await runtime.mkdir(dir, { recursive: true });
+    await writeFileAtomic(runtime, helper, text, { forceMode: 0o755 });
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     throw new CliError(`Cannot write completion helper "${helper}": ${reason}`, { cause: e });
