@@ -3,10 +3,11 @@
  * Shaped like kubectl's create_token.go: options, a pure validate step whose messages name the
  * flag, and run.
  */
+import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 import { ApiError } from "../api/errors.ts";
-import { formatGoDuration, parseDurationFlag, rfc3339 } from "../output/duration.ts";
+import { formatGoDuration, rfc3339 } from "../output/duration.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 import { decodeJwt } from "../jwt/decode.ts";
 
@@ -36,17 +37,9 @@ const OUTPUTS = ["token", "json", "yaml", "exec-credential"] as const;
 /** Check the flags without touching the cluster; messages name the flag. */
 export function validateCreate(options: CreateOptions): CreateRequest {
   const output = parseOutputFlag(options.output, OUTPUTS, "token") as CreateRequest["output"];
-  let expirationSeconds: number | undefined;
-  if (options.duration !== undefined) {
-    const ms = parseDurationFlag("--duration", options.duration, { wholeSeconds: true });
-    if (ms < 0) throw new UsageError("Invalid value for flag --duration: must be 0 or more");
-    if (ms > 0) expirationSeconds = ms / 1000;
-  }
-  for (const a of options.audience) {
-    if (a.trim() === "") {
-      throw new UsageError("Invalid value for flag --audience: must not be empty");
-    }
-  }
+  // Like kubectl create token, leave the 10-minute minimum to the server.
+  const expirationSeconds = parseExpirationFlag(options.duration, { serverMinimum: false });
+  checkAudiences(options.audience);
   let boundObject: CreateRequest["boundObject"];
   if (!options.boundObjectKind) {
     if (options.boundObjectName) {

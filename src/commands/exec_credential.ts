@@ -4,9 +4,9 @@
  * cluster and user the cache key names) and the cache, and nothing that talks to a cluster;
  * the API client and TokenRequest code load only on a miss.
  */
+import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { parseDurationFlag } from "../output/duration.ts";
 import { acquireLock } from "../fs/lock.ts";
 import {
   cacheDir,
@@ -59,21 +59,8 @@ export function validateExecCredential(options: ExecCredentialOptions): ExecCred
       `Invalid value "${sa}" for flag --service-account: expected NAMESPACE/NAME`,
     );
   }
-  let expirationSeconds: number | undefined;
-  if (options.duration !== undefined) {
-    const ms = parseDurationFlag("--duration", options.duration, { wholeSeconds: true });
-    if (ms > 0 && ms < 600_000) {
-      throw new UsageError(
-        `Invalid value "${options.duration}" for flag --duration: must be at least 10m`,
-      );
-    }
-    if (ms > 0) expirationSeconds = ms / 1000;
-  }
-  for (const a of options.audience) {
-    if (a.trim() === "") {
-      throw new UsageError("Invalid value for flag --audience: must not be empty");
-    }
-  }
+  const expirationSeconds = parseExpirationFlag(options.duration);
+  checkAudiences(options.audience);
   return { clear: false, serviceAccount: sa, audiences: options.audience, expirationSeconds };
 }
 

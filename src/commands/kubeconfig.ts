@@ -3,12 +3,13 @@
  * current context and a user that carries a short-lived token or, with `--exec`, renews its
  * token through `kubectl-token exec-credential`.
  */
+import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
 import { Buffer } from "node:buffer";
 import type { CommandContext } from "../cli/context.ts";
 import type { RestConfig } from "../kubeconfig/types.ts";
 import { ApiError } from "../api/errors.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { formatGoDuration, parseDurationFlag } from "../output/duration.ts";
+import { formatGoDuration } from "../output/duration.ts";
 import { toYaml } from "../output/printers.ts";
 import { parseKubeconfig } from "../kubeconfig/parse.ts";
 import { updateKubeconfigFile } from "../kubeconfig/write.ts";
@@ -61,21 +62,8 @@ export function validateKubeconfig(options: KubeconfigOptions): KubeconfigReques
   if (options.backup && !options.merge && !options.outputFile) {
     throw new UsageError("Flag --backup can only be used with --merge or --output-file");
   }
-  let expirationSeconds: number | undefined;
-  if (options.duration !== undefined) {
-    const ms = parseDurationFlag("--duration", options.duration, { wholeSeconds: true });
-    if (ms > 0 && ms < 600_000) {
-      throw new UsageError(
-        `Invalid value "${options.duration}" for flag --duration: must be at least 10m`,
-      );
-    }
-    if (ms > 0) expirationSeconds = ms / 1000;
-  }
-  for (const a of options.audience) {
-    if (a.trim() === "") {
-      throw new UsageError("Invalid value for flag --audience: must not be empty");
-    }
-  }
+  const expirationSeconds = parseExpirationFlag(options.duration);
+  checkAudiences(options.audience);
   if (options.name !== undefined && !/^[^\s]+$/.test(options.name)) {
     throw new UsageError(
       `Invalid value "${options.name}" for flag --name: must not be empty or hold spaces`,

@@ -3,6 +3,7 @@
  * the same service account (checked before it is written), a legacy service-account-token
  * Secret (`rotate secret NAME`) or a bootstrap token (`rotate bootstrap ID`).
  */
+import { parseExpirationFlag } from "./_lifetime.ts";
 import { Buffer } from "node:buffer";
 import { CommandContext } from "../cli/context.ts";
 import type { Credential } from "../kubeconfig/types.ts";
@@ -71,16 +72,7 @@ export function validateRotate(options: RotateOptions): RotateRequest {
     onlyFor("--delete-old", options.deleteOld, `"rotate secret" and "rotate bootstrap"`);
     onlyFor("--grace", options.grace, `"rotate secret" and "rotate bootstrap"`);
     onlyFor("--timeout", options.timeout, `"rotate secret"`);
-    let expirationSeconds: number | undefined;
-    if (options.duration !== undefined) {
-      const ms = parseDurationFlag("--duration", options.duration, { wholeSeconds: true });
-      if (ms < 600_000) {
-        throw new UsageError(
-          `Invalid value "${options.duration}" for flag --duration: must be at least 10m`,
-        );
-      }
-      expirationSeconds = ms / 1000;
-    }
+    const expirationSeconds = parseExpirationFlag(options.duration, { allowZero: false });
     if (options.serviceAccount !== undefined) {
       parseServiceAccountFlag("--service-account", options.serviceAccount);
     }
