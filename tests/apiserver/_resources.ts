@@ -162,11 +162,14 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
     : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
-/** Which group/versions are switched off; shared by routing and discovery. */
+/**
+ * Which group/versions (or single resources, as "group/version/resource") are switched off;
+ * shared by routing and discovery.
+ */
 export class ApiVersions {
   #disabled = new Set<string>();
 
-  /** Replace the set of disabled group/versions. */
+  /** Replace the set of disabled group/versions and group/version/resources. */
   setDisabled(versions: string[]): void {
     this.#disabled = new Set(versions);
   }
@@ -176,12 +179,19 @@ export class ApiVersions {
     return group === "" || !this.#disabled.has(groupVersion(group, version));
   }
 
+  /** Whether one resource is served: its group/version is, and it is not switched off itself. */
+  #served(r: ResourceInfo): boolean {
+    if (!this.enabled(r.group, r.version)) return false;
+    const top = r.resource.split("/")[0];
+    return r.group === "" || !this.#disabled.has(`${groupVersion(r.group, r.version)}/${top}`);
+  }
+
   /** The resource served at group/version/resource (resource may be "parent/sub"). */
   find(group: string, version: string, resource: string): ResourceInfo | undefined {
-    if (!this.enabled(group, version)) return undefined;
-    return RESOURCES.find((r) =>
+    const r = RESOURCES.find((r) =>
       r.group === group && r.version === version && r.resource === resource
     );
+    return r && this.#served(r) ? r : undefined;
   }
 
   /** The stored resource for an apiVersion and kind, ignoring switches (for the store API). */
@@ -195,7 +205,7 @@ export class ApiVersions {
   #groups(): { name: string; versions: string[] }[] {
     const out: { name: string; versions: string[] }[] = [];
     for (const r of RESOURCES) {
-      if (!r.group || !this.enabled(r.group, r.version)) continue;
+      if (!r.group || !this.#served(r)) continue;
       let g = out.find((x) => x.name === r.group);
       if (!g) out.push(g = { name: r.group, versions: [] });
       if (!g.versions.includes(r.version)) g.versions.push(r.version);
@@ -236,8 +246,9 @@ export class ApiVersions {
 
   /** GET /api/v1 or /apis/<group>/<version>, or undefined when not served. */
   resourceList(group: string, version: string): Record<string, unknown> | undefined {
-    const resources = RESOURCES.filter((r) => r.group === group && r.version === version);
-    if (!resources.length || !this.enabled(group, version)) return undefined;
+    const all = RESOURCES.filter((r) => r.group === group && r.version === version);
+    if (!all.length || !this.enabled(group, version)) return undefined;
+    const resources = all.filter((r) => this.#served(r));
     return {
       kind: "APIResourceList",
       apiVersion: "v1",

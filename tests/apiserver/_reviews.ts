@@ -24,7 +24,8 @@ export function tokenReview(authn: Authenticator, body: JsonObject): JsonObject 
     ? {
       authenticated: true,
       user: userInfoJson(result.user),
-      ...(audiences.length ? { audiences: result.audiences } : {}),
+      // Always set: the API audiences when the review asked for none.
+      ...(result.audiences.length ? { audiences: result.audiences } : {}),
     }
     : { user: {}, error: result.error };
   return {

@@ -6,7 +6,7 @@
 import { parse as parseYaml } from "yaml";
 import type { Authenticator } from "./_auth.ts";
 import { checkScope, CoreApi, objectFilter } from "./_core_api.ts";
-import { jwks, openidConfiguration } from "./_oidc.ts";
+import { accepts, jwks, openidConfiguration } from "./_oidc.ts";
 import { openApiV3 } from "./_openapi.ts";
 import { decodeProtobufBody, ProtobufError } from "./_protobuf.ts";
 import { type Attributes, forbiddenMessage, type RbacAuthorizer } from "./_rbac.ts";
@@ -49,6 +49,14 @@ export type Reply =
   | { code: number; json: unknown; headers?: Record<string, string> }
   | { code: number; text: string }
   | { watch: (sink: WatchSink) => () => void };
+
+/** 406, as go-restful answers a route whose one media type the Accept header excludes. */
+function notAcceptable(): Reply {
+  return {
+    code: 406,
+    json: new ApiError(406, "NotAcceptable", "406: Not Acceptable", {}).toStatus(),
+  };
+}
 
 /** The server-wide pieces the router uses. */
 export interface RouterOptions {
@@ -155,12 +163,14 @@ export class Router {
       case "/readyz":
         return { code: 200, text: "ok" };
       case "/.well-known/openid-configuration":
+        if (!accepts(req.accept, "application/json")) return notAcceptable();
         return {
           code: 200,
-          json: openidConfiguration(this.#o.issuer),
+          json: openidConfiguration(this.#o.issuer, this.#o.serverAddress()),
           headers: { "Cache-Control": "public, max-age=3600" },
         };
       case "/openid/v1/jwks":
+        if (!accepts(req.accept, "application/jwk-set+json")) return notAcceptable();
         return {
           code: 200,
           json: jwks(this.#o.tokens.key),

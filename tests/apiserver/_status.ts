@@ -3,9 +3,9 @@
  * api/errors package, so clients see exactly what a kube-apiserver would send.
  */
 
-/** One field-level cause of an Invalid error. */
+/** One field-level cause of an Invalid error; Go's StatusCause.Type goes on the wire as "reason". */
 export interface StatusCause {
-  type: string;
+  reason: string;
   message: string;
   field: string;
 }
@@ -133,7 +133,7 @@ export function invalid(group: string, kind: string, name: string, errors: Field
     name,
     group,
     kind,
-    causes: errors.map((e) => ({ type: e.type, message: fieldErrorBody(e), field: e.field })),
+    causes: errors.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field })),
   });
 }
 

@@ -26,7 +26,11 @@ export type { KubeObject, ObjectMeta, UserInfo } from "./_types.ts";
 
 /** How to start the server; every field is optional. */
 export interface ApiServerOptions {
-  /** Group/versions switched off to play an older server, e.g. ["authentication.k8s.io/v1"]. */
+  /**
+   * Group/versions switched off to play an older server, e.g. ["authentication.k8s.io/v1"]; an
+   * entry "group/version/resource" switches off one resource, e.g.
+   * "authentication.k8s.io/v1/selfsubjectreviews" keeps TokenReview v1 as servers before 1.28 do.
+   */
   disabledVersions?: string[];
   /** Like --service-account-max-token-expiration: longer requests are shortened with a Warning. */
   maxTokenExpirationSeconds?: number;

@@ -339,6 +339,23 @@ Deno.test("kubectl auth whoami falls back through SelfSubjectReview versions lik
         assert.ok(!groups.includes("authentication.k8s.io"));
       },
     );
+    await t.step("like 1.20: no SelfSubjectReview but TokenReview v1 served", async () => {
+      server.setDisabledVersions([
+        "authentication.k8s.io/v1/selfsubjectreviews",
+        "authentication.k8s.io/v1beta1",
+        "authentication.k8s.io/v1alpha1",
+      ]);
+      const run = await kubectl(server, ["auth", "whoami"]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /the selfsubjectreviews API is not enabled in the cluster/);
+      const list = JSON.parse(
+        await kubectlOk(server, ["get", "--raw", "/apis/authentication.k8s.io/v1"]),
+      );
+      assert.deepEqual(list.resources.map((r: { name: string }) => r.name), ["tokenreviews"]);
+      const token = (await kubectlOk(server, ["create", "token", "default"])).trim();
+      const review = await tokenReview(server, token);
+      assert.equal(review.status.user.username, "system:serviceaccount:default:default");
+    });
   });
 });
 
@@ -590,6 +607,12 @@ Deno.test("TokenReview checks audiences and needs RBAC permission", async () => 
     assert.equal(ok.status.authenticated, true);
     assert.deepEqual(ok.status.audiences, ["vault"]);
     assert.equal(ok.status.user.username, "system:serviceaccount:default:default");
+    // Without audiences in the review, a real server answers with the API audiences.
+    const plain = await tokenReview(
+      server,
+      (await kubectlOk(server, ["create", "token", "default"])).trim(),
+    );
+    assert.deepEqual(plain.status.audiences, [ISSUER]);
     const wrong = await tokenReview(server, token, ["other"]);
     assert.equal(
       wrong.status.error,
@@ -731,10 +754,49 @@ Deno.test("raw protocol: Status bodies, discovery, OIDC and injected faults", as
         (await raw(server, "/.well-known/openid-configuration", { token: admin })).body,
       );
       assert.equal(config.issuer, ISSUER);
-      assert.equal(config.jwks_uri, `${ISSUER}/openid/v1/jwks`);
+      // Without --service-account-jwks-uri: the server's own address, as kube-apiserver 1.20 does.
+      assert.equal(config.jwks_uri, `${server.url}/openid/v1/jwks`);
       assert.deepEqual(config.id_token_signing_alg_values_supported, ["RS256"]);
       const keys = JSON.parse((await raw(server, "/openid/v1/jwks", { token: admin })).body).keys;
       assert.deepEqual(Object.keys(keys[0]), ["use", "kty", "kid", "alg", "n", "e"]);
+    });
+    await t.step(
+      "the key set is application/jwk-set+json: Accept application/json is 406",
+      async () => {
+        const accept = (value: string) =>
+          raw(server, "/openid/v1/jwks", { token: admin, headers: { Accept: value } });
+        const refused = await accept("application/json");
+        assert.equal(refused.status, 406);
+        assert.deepEqual(JSON.parse(refused.body), {
+          kind: "Status",
+          apiVersion: "v1",
+          metadata: {},
+          status: "Failure",
+          message: "406: Not Acceptable",
+          reason: "NotAcceptable",
+          details: {},
+          code: 406,
+        });
+        for (const ok of ["application/json, */*", "application/jwk-set+json", "*/*"]) {
+          const res = await accept(ok);
+          assert.equal(res.status, 200, ok);
+          assert.equal(res.headers.get("content-type"), "application/jwk-set+json");
+        }
+      },
+    );
+    await t.step('Invalid: each cause\'s field error type is sent as "reason"', async () => {
+      const res = await raw(server, "/api/v1/namespaces/default/serviceaccounts/default/token", {
+        method: "POST",
+        token: admin,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ spec: { expirationSeconds: 300 } }),
+      });
+      assert.equal(res.status, 422);
+      assert.deepEqual(JSON.parse(res.body).details.causes, [{
+        reason: "FieldValueInvalid",
+        message: "Invalid value: 300: may not specify a duration less than 10 minutes",
+        field: "spec.expirationSeconds",
+      }]);
     });
     await t.step("429 with Retry-After is retried by kubectl", async () => {
       server.injectFault({
