@@ -1,10 +1,62 @@
 /**
  * The one place that decides which cluster the end-to-end tests target: the local test API
  * server by default, or a real cluster when KUBECTL_TOKEN_E2E_KUBECONFIG names an admin
- * kubeconfig for it.
+ * kubeconfig for it (`deno task test:real` builds, starts and targets a real kube-apiserver
+ * 1.20.2; see scripts/kube_up.sh).
+ *
+ * Tests must pass on both. Where a server lacks something, a test checks the documented fallback
+ * (branching on `target.capabilities`) instead of skipping silently, and says so with
+ * `target.note(...)`. Tests that need the local server's knobs (fault injection, switching API
+ * versions off, seeding the store) use `target.local`, which is undefined on a real cluster:
+ * call `target.note("...")` before returning so the skip shows in the output.
+ *
+ * ```ts
+ * const target = await startTarget();
+ * if (target.capabilities.credentialId) assert.ok(claims(token).jti);
+ * else target.note("no jti claim before 1.29: the credential ID row is absent");
+ * ```
+ *
+ * Capabilities come from the server's /version and discovery; what cannot be discovered
+ * (bootstrap-token authentication, the maximum token lifetime, the bootstrap controllers) comes
+ * from a JSON file named by KUBECTL_TOKEN_E2E_TARGET, e.g. `{"bootstrapTokenAuth": true}`, whose
+ * fields override the detected ones (scripts/kube_up.sh writes one as `target.json`).
  */
+import { Buffer } from "node:buffer";
+import { request } from "node:https";
+import { join } from "node:path";
 import { startApiServer } from "../apiserver/mod.ts";
 import type { ApiServer, ApiServerOptions } from "../apiserver/mod.ts";
+import { runKubectl } from "./_cli.ts";
+
+/** What the target's API server does, where Kubernetes versions or set-ups differ. */
+export interface Capabilities {
+  /** From /version, e.g. {major: 1, minor: 20, gitVersion: "v1.20.2"}. */
+  version: { major: number; minor: number; gitVersion: string };
+  /** Some SelfSubjectReview version is served (1.26+ alpha, 1.27 beta, 1.28 GA); else `whoami` falls back to TokenReview or the credential's own claims. */
+  selfSubjectReview: boolean;
+  /** Bound tokens carry `jti`, and authenticated users the `authentication.kubernetes.io/credential-id` extra (1.29+). */
+  credentialId: boolean;
+  /** TokenRequest accepts a Node as the bound object (1.31+); older servers refuse it. */
+  nodeBoundTokens: boolean;
+  /** Pod-bound tokens also name the Pod's Node (1.30+). */
+  podNodeClaim: boolean;
+  /** The token controller creates a legacy token Secret for every service account (before 1.24). */
+  legacyTokenAutoCreated: boolean;
+  /** The server labels a used legacy token Secret `kubernetes.io/legacy-token-last-used` (1.28+). */
+  legacyTokenLastUsedLabel: boolean;
+  /** Legacy tokens labelled `kubernetes.io/legacy-token-invalid-since` are refused (1.29+). */
+  legacyTokenInvalidSinceLabel: boolean;
+  /** TokenRequest refuses shorter lifetimes with 422 (10 minutes everywhere). */
+  minTokenSeconds: number;
+  /** How long a successful token login is cached: a deleted token still works that long. */
+  authCacheSeconds: number;
+  /** The server runs with --enable-bootstrap-token-auth (not discoverable; default: local yes, real no). */
+  bootstrapTokenAuth: boolean;
+  /** kube-controller-manager runs the bootstrapsigner and tokencleaner controllers. */
+  bootstrapControllers: boolean;
+  /** Like --service-account-max-token-expiration, when known; longer requests are shortened. */
+  maxTokenExpirationSeconds?: number;
+}
 
 /** A cluster to run the suite against. */
 export interface Target {
@@ -12,13 +64,141 @@ export interface Target {
   kubeconfig: string;
   /** The local server, when the target is local: lets tests seed objects and inject faults. */
   local?: ApiServer;
+  /** "local" (tests/apiserver) or "real" (a cluster from KUBECTL_TOKEN_E2E_KUBECONFIG). */
+  kind: "local" | "real";
+  /** What the server does; see {@link Capabilities}. */
+  capabilities: Capabilities;
+  /** Print why a test or step skips, or which fallback it checks, on this target. */
+  note(message: string): void;
   close(): Promise<void>;
+}
+
+/** Capabilities that follow from the server's version alone. */
+export function capabilitiesFor(
+  version: { major: string | number; minor: string | number; gitVersion: string },
+  kind: "local" | "real",
+): Capabilities {
+  const minor = parseInt(String(version.minor), 10);
+  const major = parseInt(String(version.major), 10);
+  const atLeast = (m: number) => major > 1 || (major === 1 && minor >= m);
+  return {
+    version: { major, minor, gitVersion: version.gitVersion },
+    selfSubjectReview: atLeast(28),
+    credentialId: atLeast(29),
+    nodeBoundTokens: atLeast(31),
+    podNodeClaim: atLeast(30),
+    legacyTokenAutoCreated: !atLeast(24),
+    legacyTokenLastUsedLabel: atLeast(28),
+    legacyTokenInvalidSinceLabel: atLeast(29),
+    minTokenSeconds: 600,
+    authCacheSeconds: kind === "real" ? 10 : 0,
+    bootstrapTokenAuth: kind === "local",
+    bootstrapControllers: false,
+  };
+}
+
+/** The local server's capabilities: those of the version it plays, minus what options turn off. */
+async function localCapabilities(
+  server: ApiServer,
+  options: ApiServerOptions,
+): Promise<Capabilities> {
+  const version = JSON.parse(await localGet(server, "/version"));
+  const caps = capabilitiesFor(version, "local");
+  const off = new Set(options.disabledVersions ?? []);
+  caps.selfSubjectReview &&= ["v1", "v1beta1", "v1alpha1"].some((v) =>
+    !off.has(`authentication.k8s.io/${v}`) &&
+    !off.has(`authentication.k8s.io/${v}/selfsubjectreviews`)
+  );
+  if (options.maxTokenExpirationSeconds) {
+    caps.maxTokenExpirationSeconds = options.maxTokenExpirationSeconds;
+  }
+  return caps;
+}
+
+/** GET a path from the local server as its admin, in this process (no kubectl start-up cost). */
+async function localGet(server: ApiServer, path: string): Promise<string> {
+  const [cert, key] = await Promise.all([
+    Deno.readTextFile(join(server.dir, "admin.crt")),
+    Deno.readTextFile(join(server.dir, "admin.key")),
+  ]);
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}${path}`, { ca: server.caPem, cert, key }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve(Buffer.concat(chunks).toString()));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const realCapabilities = new Map<string, Promise<Capabilities>>();
+
+/** A real cluster's capabilities, detected once per test process, then KUBECTL_TOKEN_E2E_TARGET. */
+function detectRealCapabilities(kubeconfig: string): Promise<Capabilities> {
+  let caps = realCapabilities.get(kubeconfig);
+  if (!caps) {
+    caps = (async () => {
+      const get = async (path: string) => {
+        const r = await runKubectl(["--kubeconfig", kubeconfig, "get", "--raw", path]);
+        return r.code === 0 ? r.stdout : undefined;
+      };
+      const version = await get("/version");
+      if (!version) throw new Error(`cannot read /version with ${kubeconfig}`);
+      const detected = capabilitiesFor(JSON.parse(version), "real");
+      const ssr = await Promise.all(
+        ["v1", "v1beta1", "v1alpha1"].map(async (v) => {
+          const list = await get(`/apis/authentication.k8s.io/${v}`);
+          return !!list &&
+            JSON.parse(list).resources?.some((r: { name: string }) =>
+              r.name === "selfsubjectreviews"
+            );
+        }),
+      );
+      detected.selfSubjectReview = ssr.some(Boolean);
+      const file = Deno.env.get("KUBECTL_TOKEN_E2E_TARGET");
+      const given = file ? JSON.parse(await Deno.readTextFile(file)) : {};
+      delete given.kind;
+      return { ...detected, ...given };
+    })();
+    realCapabilities.set(kubeconfig, caps);
+  }
+  return caps;
+}
+
+function noteFor(kind: "local" | "real", caps: Capabilities) {
+  return (message: string) => {
+    console.log(`note (${kind} ${caps.version.gitVersion}): ${message}`);
+  };
 }
 
 /** Start (or connect to) the cluster the suite runs against. */
 export async function startTarget(options: ApiServerOptions = {}): Promise<Target> {
   const external = Deno.env.get("KUBECTL_TOKEN_E2E_KUBECONFIG");
-  if (external) return { kubeconfig: external, close: () => Promise.resolve() };
+  if (external) {
+    const capabilities = await detectRealCapabilities(external);
+    return {
+      kubeconfig: external,
+      kind: "real",
+      capabilities,
+      note: noteFor("real", capabilities),
+      close: () => Promise.resolve(),
+    };
+  }
   const local = await startApiServer(options);
-  return { kubeconfig: local.kubeconfigPath, local, close: () => local.close() };
+  try {
+    const capabilities = await localCapabilities(local, options);
+    return {
+      kubeconfig: local.kubeconfigPath,
+      local,
+      kind: "local",
+      capabilities,
+      note: noteFor("local", capabilities),
+      close: () => local.close(),
+    };
+  } catch (e) {
+    await local.close();
+    throw e;
+  }
 }
