@@ -165,6 +165,7 @@ cat >"$DIR/target.json" <<EOF
 {
   "kind": "real",
   "bootstrapTokenAuth": true,
+  "bootstrapControllers": true,
   "maxTokenExpirationSeconds": 86400
 }
 EOF

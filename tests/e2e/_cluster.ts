@@ -87,3 +87,52 @@ export async function tokenKubeconfig(
 ): Promise<string> {
   return writeKubeconfig(await clusterEntry(target), { token }, namespace);
 }
+
+/**
+ * Retry `check` until it passes (returns without throwing), for what happens asynchronously on a
+ * real server: controllers filling Secrets, the ~10 s token-login cache expiring. Returns the
+ * last result; throws the last error after `timeoutMs` (default 30 s).
+ */
+export async function eventually<T>(
+  check: () => Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+  }
+}
+
+/**
+ * Create a legacy token Secret (type kubernetes.io/service-account-token) for a service account
+ * and wait until the token controller has filled it; returns its name and token.
+ */
+export async function legacyToken(
+  target: Target,
+  namespace: string,
+  serviceAccount: string,
+  name = `${serviceAccount}-legacy-${crypto.randomUUID().slice(0, 5)}`,
+): Promise<{ name: string; token: string }> {
+  await create(target, {
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "kubernetes.io/service-account-token",
+    metadata: {
+      name,
+      namespace,
+      annotations: { "kubernetes.io/service-account.name": serviceAccount },
+    },
+  });
+  const data = await eventually(async () => {
+    const out = await admin(target, ["get", "secret", name, "-n", namespace, "-o", "json"]);
+    const secret = JSON.parse(out);
+    if (!secret.data?.token) throw new Error(`secret "${name}" has no token yet`);
+    return secret.data as { token: string };
+  });
+  return { name, token: atob(data.token) };
+}
