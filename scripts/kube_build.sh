@@ -41,7 +41,6 @@ Suites: bookworm
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-    APT_UPDATED=
   fi
 }
 
@@ -118,8 +117,8 @@ START=$(date +%s)
 log "building kube-apiserver and kube-controller-manager ${KUBE_VERSION} into $OUT"
 ensure_deb_src
 ensure_packages "${BUILD_PACKAGES[@]}"
-if [[ -z $APT_UPDATED ]] && ! apt-cache showsrc kubernetes 2>/dev/null | grep -q "^Version:.*${KUBE_VERSION}"; then
-  log "apt-get update (no source package for kubernetes ${KUBE_VERSION} yet)"
+if ! apt-cache showsrc kubernetes 2>/dev/null | grep -q "^Version:.*${KUBE_VERSION}"; then
+  log "apt-get update (no source package for kubernetes ${KUBE_VERSION} known yet)"
   as_root apt-get update -qq
 fi
 mkdir -p "$CACHE_ROOT"
