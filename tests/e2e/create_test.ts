@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { claims, create, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
+import { admin, claims, create, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
 Deno.test("kubectl token create requests tokens with the asked claims", async (t) => {
@@ -53,6 +53,61 @@ Deno.test("kubectl token create requests tokens with the asked claims", async (t
       const k = claims(r.stdout)["kubernetes.io"] as { secret: { name: string; uid: string } };
       assert.equal(k.secret.name, "anchor");
       if (uid) assert.equal(k.secret.uid, uid);
+    });
+
+    await t.step("bound to a Pod, with its UID", async () => {
+      const created = await create(target, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "worker", namespace: ns },
+        // No token volume: before 1.21 admission wants the legacy token Secret for that.
+        spec: {
+          serviceAccountName: "robot",
+          automountServiceAccountToken: false,
+          containers: [{ name: "app", image: "busybox" }],
+        },
+      });
+      const uid = created.items?.[0]?.metadata?.uid ?? created.metadata?.uid;
+      const r = await runCli(
+        [
+          "create",
+          "robot",
+          "-n",
+          ns,
+          "--bound-object-kind",
+          "Pod",
+          "--bound-object-name",
+          "worker",
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const k = claims(r.stdout)["kubernetes.io"] as { pod: { name: string; uid: string } };
+      assert.equal(k.pod.name, "worker");
+      if (uid) assert.equal(k.pod.uid, uid);
+    });
+
+    await t.step("bound to a Node where the server allows it, else its refusal", async () => {
+      const name = `e2e-node-${ns}`;
+      await create(target, { apiVersion: "v1", kind: "Node", metadata: { name } });
+      try {
+        const r = await runCli(
+          ["create", "robot", "-n", ns, "--bound-object-kind", "Node", "--bound-object-name", name],
+          { env },
+        );
+        if (target.capabilities.nodeBoundTokens) {
+          assert.equal(r.code, 0, r.stderr);
+          const k = claims(r.stdout)["kubernetes.io"] as { node: { name: string } };
+          assert.equal(k.node.name, name);
+        } else {
+          target.note("Node-bound tokens are refused before 1.31: checking the server's reason");
+          assert.equal(r.code, 1);
+          assert.match(r.stderr, /cannot bind token to object of type .*Node/);
+          assert.equal(r.stdout, "");
+        }
+      } finally {
+        await admin(target, ["delete", "node", name]);
+      }
     });
 
     await t.step(
