@@ -33,6 +33,8 @@ export interface Identity {
   source: string;
   /** Whether the API server confirmed the identity. */
   verified: boolean;
+  /** When not verified: why TokenReview could not confirm it either. */
+  unverifiedReason?: string;
   /** How the credential authenticates. */
   method: string;
   expiresAt?: Date;
@@ -77,8 +79,16 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
     }
   }
   // An older server: TokenReview tells who a token is, if we may ask. It cannot see
-  // impersonation, so with --as it would answer for the wrong user.
-  if (credential.token && !config.impersonate) {
+  // impersonation, so with --as it would answer for the wrong user; nor a client certificate,
+  // which the server checks before a token, so with both it would answer for the token.
+  let unverifiedReason = config.impersonate
+    ? "TokenReview cannot see impersonation"
+    : credential.certPem
+    ? "TokenReview cannot check a client certificate"
+    : credential.token
+    ? "TokenReview is not allowed"
+    : "TokenReview needs a token";
+  if (credential.token && !credential.certPem && !config.impersonate) {
     try {
       const res = await client.post<
         { status?: { authenticated?: boolean; user?: UserInfo; error?: string } }
@@ -87,7 +97,9 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
         kind: "TokenReview",
         spec: { token: credential.token },
       });
-      if (res.body.status?.authenticated) {
+      if (!res.body.status?.authenticated) {
+        unverifiedReason = "TokenReview did not confirm the token";
+      } else {
         return {
           user: res.body.status.user ?? {},
           source: "TokenReview authentication.k8s.io/v1",
@@ -97,7 +109,8 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
       }
     } catch (e) {
       if (!(e instanceof ApiError) || (e.code !== 404 && e.code !== 403)) throw e;
-      ctx.log(6, `TokenReview not allowed (${e.code})`);
+      ctx.log(6, `TokenReview not available (${e.code})`);
+      unverifiedReason = e.code === 404 ? "no TokenReview either" : "TokenReview is not allowed";
     }
   }
   const claimed = claimedIdentity(credential, config.impersonate);
@@ -109,7 +122,7 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
   }
   // The request above went through with this credential, so the server accepted it; the
   // name comes from the credential itself.
-  return { user: claimed, source: "credential", verified: false, ...described };
+  return { user: claimed, source: "credential", verified: false, unverifiedReason, ...described };
 }
 
 interface Described {
@@ -251,8 +264,9 @@ export function renderIdentity(identity: Identity, now: Date): string {
     "Confirmed by",
     identity.verified
       ? identity.source
-      : "nobody: the server has no SelfSubjectReview and TokenReview is not allowed; " +
-        "shown is what the credential claims",
+      : `nobody: the server has no SelfSubjectReview and ${
+        identity.unverifiedReason ?? "TokenReview is not allowed"
+      }; shown is what the credential claims`,
   ]);
   return renderTable(["ATTRIBUTE", "VALUE"], rows);
 }

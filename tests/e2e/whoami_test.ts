@@ -19,7 +19,7 @@ Deno.test("whoami reports the admin's client certificate identity", async () => 
     } else {
       // A certificate cannot go to TokenReview: the certificate's own subject is shown.
       target.note("no SelfSubjectReview: checking the unverified client-certificate fallback");
-      assert.match(r.stdout, /^Confirmed by\s+nobody/m);
+      assert.match(r.stdout, /^Confirmed by\s+nobody: .*cannot check a client certificate/m);
     }
   } finally {
     await target.close();
@@ -92,7 +92,7 @@ Deno.test("whoami falls back when the server has no SelfSubjectReview", async (t
       assert.equal(doc.userInfo.username, `system:serviceaccount:${ns}:robot`);
       assert.equal(doc.verified, false);
       const text = await runCli(["whoami"], { env: { KUBECONFIG: kubeconfig } });
-      assert.match(text.stdout, /Confirmed by\s+nobody/);
+      assert.match(text.stdout, /Confirmed by\s+nobody: .*TokenReview is not allowed/);
     });
     await t.step("a token allowed to use TokenReview: confirmed by the server", async () => {
       const binding = `kubectl-token-e2e-${ns}`;
