@@ -16,7 +16,7 @@ stop() {
   [[ -f $pidfile ]] || return 0
   pid=$(cat "$pidfile")
   # Guard against a recycled pid: the process must still be the program started from DIR.
-  if [[ -n $pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$program"; then
+  if [[ -n $pid ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q "$program"; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null
     for ((i = 0; i < 30; i++)); do

@@ -30,10 +30,10 @@ done
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/kubectl-token-kube.XXXXXX")
 chmod 700 "$DIR"
-# On any failure: show the logs' tails and stop whatever already started.
+# On any failure: show the logs' tails (not when interrupted) and stop whatever already started.
 fail() {
   local f
-  for f in "$DIR"/*.log; do
+  [[ ${1-} == --quiet ]] || for f in "$DIR"/*.log; do
     [[ -f $f ]] || continue
     echo "--- $(basename "$f") (last 20 lines)" >&2
     tail -n 20 "$f" >&2
@@ -41,7 +41,7 @@ fail() {
   "$HERE/kube_down.sh" "$DIR" >&2 || true
 }
 trap fail ERR
-trap 'fail; exit 130' INT TERM
+trap 'fail --quiet; exit 130' INT TERM
 
 # Free loopback ports, from the kernel (bind to port 0) through node.
 read -r ETCD_PORT ETCD_PEER_PORT API_PORT < <(node -e '
