@@ -161,6 +161,27 @@ default_token_ready() {
 }
 wait_for "the token controller" 180 default_token_ready
 
+# As kubeadm does: kube-public/cluster-info holds a kubeconfig with the server and its CA, readable
+# anonymously; the bootstrap signer adds a jws-kubeconfig-<token-id> signature per signing token.
+cat >"$DIR/cluster-info.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: ""
+  cluster:
+    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
+    server: https://127.0.0.1:$API_PORT
+contexts: null
+current-context: ""
+preferences: {}
+users: null
+EOF
+admin create configmap cluster-info -n kube-public --from-file "kubeconfig=$DIR/cluster-info.kubeconfig" >/dev/null
+admin create role kubeadm:bootstrap-signer-clusterinfo -n kube-public --verb get \
+  --resource configmaps --resource-name cluster-info >/dev/null
+admin create rolebinding kubeadm:bootstrap-signer-clusterinfo -n kube-public \
+  --role kubeadm:bootstrap-signer-clusterinfo --user system:anonymous >/dev/null
+
 cat >"$DIR/target.json" <<EOF
 {
   "kind": "real",

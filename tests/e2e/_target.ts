@@ -52,7 +52,11 @@ export interface Capabilities {
   authCacheSeconds: number;
   /** The server runs with --enable-bootstrap-token-auth (not discoverable; default: local yes, real no). */
   bootstrapTokenAuth: boolean;
-  /** kube-controller-manager runs the bootstrapsigner and tokencleaner controllers. */
+  /**
+   * kube-controller-manager runs the bootstrapsigner and tokencleaner controllers, and
+   * kube-public/cluster-info exists as kubeadm makes it (anonymous may read it), so signing
+   * bootstrap tokens get a `jws-kubeconfig-<token-id>` key there.
+   */
   bootstrapControllers: boolean;
   /** Like --service-account-max-token-expiration, when known; longer requests are shortened. */
   maxTokenExpirationSeconds?: number;

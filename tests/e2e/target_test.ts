@@ -154,6 +154,40 @@ Deno.test("the target's capabilities match what its server does", async (t) => {
     });
 
     await t.step(
+      "bootstrapControllers: the signer signs cluster-info for a signing token",
+      async () => {
+        if (!caps.bootstrapControllers) {
+          target.note("no bootstrapsigner controller or cluster-info: step skipped");
+          return;
+        }
+        const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
+        const name = `bootstrap-token-${id}`;
+        await create(target, {
+          apiVersion: "v1",
+          kind: "Secret",
+          type: "bootstrap.kubernetes.io/token",
+          metadata: { name, namespace: "kube-system" },
+          stringData: {
+            "token-id": id,
+            "token-secret": "0123456789abcdef",
+            "usage-bootstrap-signing": "true",
+          },
+        });
+        try {
+          await eventually(async () => {
+            const cm = JSON.parse(
+              await admin(target, ["get", "cm", "cluster-info", "-n", "kube-public", "-o", "json"]),
+            );
+            // A detached JWS: header..signature.
+            assert.match(cm.data[`jws-kubeconfig-${id}`] ?? "", /^[\w-]+\.\.[\w-]+$/);
+          });
+        } finally {
+          await admin(target, ["delete", "secret", name, "-n", "kube-system"]);
+        }
+      },
+    );
+
+    await t.step(
       "authCacheSeconds: a token dies with its service account within that",
       async () => {
         await create(target, {
