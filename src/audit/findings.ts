@@ -89,6 +89,11 @@ export interface AuditRules {
   now: Date;
   /** `--unused-for`, in milliseconds. */
   unusedForMs: number;
+  /**
+   * The server's version when it predates legacy token tracking (1.27), so that no Secret ever
+   * gets the last-used label: "never used" then only means "not recorded".
+   */
+  untrackedBy?: string;
 }
 
 /** The service account a Secret names, as the audit found it (undefined: it does not exist). */
@@ -127,7 +132,14 @@ export function auditSecret(
       reason: `last used ${day(lastUsed)}, ${humanDuration(idleMs)} ago (more than ${threshold})`,
     });
   }
-  if (!lastUsed) {
+  if (!lastUsed && rules.untrackedBy) {
+    findings.push({
+      type: "never-used",
+      severity: "low",
+      reason: `use not recorded: the API server (${rules.untrackedBy}) predates legacy token ` +
+        `tracking (1.27)`,
+    });
+  } else if (!lastUsed) {
     const old = idleMs !== undefined && idleMs > rules.unusedForMs;
     findings.push({
       type: "never-used",

@@ -82,6 +82,27 @@ export function parseChunkSize(value: string): number {
   return Number(value);
 }
 
+/**
+ * The server's version when it is older than 1.27 and so never labels a legacy token Secret with
+ * its last use; undefined when it does (or its version cannot be read).
+ */
+async function untrackedBy(
+  ctx: CommandContext,
+  client: Awaited<ReturnType<CommandContext["client"]>>,
+): Promise<string | undefined> {
+  try {
+    const v = await client.get<{ major?: string; minor?: string; gitVersion?: string }>(
+      "/version",
+    );
+    const major = parseInt(v.major ?? "", 10);
+    const minor = parseInt(v.minor ?? "", 10);
+    if (major === 1 && minor < 27) return v.gitVersion ?? `v${major}.${minor}`;
+  } catch (e) {
+    ctx.log(6, `server version unknown: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return undefined;
+}
+
 /** Run the audit and print it; returns the exit code. */
 export async function runAudit(ctx: CommandContext, options: AuditOptions): Promise<number> {
   const request = validateAudit(options);
@@ -97,6 +118,7 @@ export async function runAudit(ctx: CommandContext, options: AuditOptions): Prom
     namespace,
     now,
     unusedForMs: request.unusedForMs,
+    untrackedBy: await untrackedBy(ctx, client),
     chunkSize: request.chunkSize,
     bootstrap: namespace === undefined || namespace === "kube-system",
     progress: progress.update,

@@ -136,3 +136,28 @@ export async function legacyToken(
   });
   return { name, token: atob(data.token) };
 }
+
+/**
+ * The user kubectl itself authenticates as with `args` (e.g. ["--kubeconfig", file]):
+ * `kubectl auth whoami` where the server has SelfSubjectReview, else the user named in the
+ * Forbidden answer to a request only admins may make, so the check also works on servers before
+ * 1.28. Throws when kubectl fails otherwise.
+ */
+export async function kubectlUser(
+  target: Target,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  if (target.capabilities.selfSubjectReview) {
+    const r = await runKubectl([...args, "auth", "whoami", "-o", "json"], { env });
+    if (r.code !== 0) throw new Error(`kubectl auth whoami failed: ${r.stderr}`);
+    return JSON.parse(r.stdout).status.userInfo.username;
+  }
+  const r = await runKubectl(
+    [...args, "get", "--raw", "/api/v1/namespaces/kube-system/secrets"],
+    { env },
+  );
+  const named = /User "([^"]+)" cannot/.exec(r.stderr);
+  if (!named) throw new Error(`kubectl named no user (exit ${r.code}): ${r.stderr}`);
+  return named[1];
+}

@@ -36,6 +36,11 @@ export async function robotToken(target: Target, ns: string, duration = "2h"): P
     env: { KUBECONFIG: target.kubeconfig },
   });
   if (r.code !== 0) throw new Error(`create failed: ${r.stderr}`);
+  if (!target.capabilities.credentialId) {
+    // Without a jti claim (before 1.29) two tokens issued in the same second are identical: let
+    // the second pass, so that a token rotated from this one differs from it.
+    await new Promise((resolve) => setTimeout(resolve, 1050 - (Date.now() % 1000)));
+  }
   return r.stdout;
 }
 

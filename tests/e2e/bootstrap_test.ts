@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { tokenKubeconfig } from "./_cluster.ts";
+import { eventually, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
 const TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
@@ -36,7 +36,15 @@ Deno.test("a created bootstrap token authenticates and a deleted one no longer d
       const doc = JSON.parse(r.stdout);
       assert.equal(doc.userInfo.username, `system:bootstrap:${id}`);
       assert.ok(doc.userInfo.groups.includes("system:bootstrappers"));
-      assert.ok(doc.userInfo.groups.includes("system:bootstrappers:kubeadm:default-node-token"));
+      if (target.capabilities.selfSubjectReview) {
+        assert.ok(doc.userInfo.groups.includes("system:bootstrappers:kubeadm:default-node-token"));
+      } else {
+        // The token's extra groups live in its Secret, which the token may not read.
+        target.note("no SelfSubjectReview: the bootstrap token's claimed identity, unverified");
+        assert.equal(doc.verified, false);
+        const api = await runKubectl(["get", "--raw", "/api"], { env: asToken });
+        assert.equal(api.code, 0, api.stderr);
+      }
     });
 
     await t.step("list shows the ID, never the secret", async () => {
@@ -57,10 +65,14 @@ Deno.test("a created bootstrap token authenticates and a deleted one no longer d
       const r = await runCli(["bootstrap", "delete", id], { env });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `bootstrap token "${id}" deleted\n`);
-      const who = await runCli(["whoami"], { env: asToken });
-      assert.equal(who.code, 1);
-      assert.match(who.stderr, /Unauthorized/);
-      assert.ok(!who.stderr.includes(secret));
+      // A real server caches successful logins for a few seconds.
+      const { authCacheSeconds } = target.capabilities;
+      await eventually(async () => {
+        const who = await runCli(["whoami"], { env: asToken });
+        assert.equal(who.code, 1);
+        assert.match(who.stderr, /Unauthorized/);
+        assert.ok(!who.stderr.includes(secret));
+      }, { timeoutMs: (authCacheSeconds + 20) * 1000, intervalMs: 1000 });
     });
 
     await t.step("--ttl 0 warns; bad flags are usage errors", async () => {

@@ -103,12 +103,13 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
     });
     await t.step("bootstrap token IDs and Secrets for arguments named so", async () => {
       // A command another engineer might add: its argument names pick the completion.
+      const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
       await create(target, {
         apiVersion: "v1",
         kind: "Secret",
-        metadata: { name: "bootstrap-token-abcdef", namespace: "kube-system" },
+        metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
         type: "bootstrap.kubernetes.io/token",
-        stringData: { "token-id": "abcdef", "token-secret": "0123456789abcdef" },
+        stringData: { "token-id": id, "token-secret": "0123456789abcdef" },
       });
       const program = new Command().name("kubectl token")
         .option("--kubeconfig <path>").option("-n, --namespace <ns>");
@@ -120,7 +121,13 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
         ["revoke", "--kubeconfig", target.kubeconfig, ""],
         source,
       );
-      assert.deepEqual(ids.candidates.map((c) => c.value), ["abcdef"]);
+      const values = ids.candidates.map((c) => c.value);
+      if (target.local) assert.deepEqual(values, [id]);
+      else {
+        // Other tests on the same real cluster leave their bootstrap tokens in kube-system too.
+        target.note("shared kube-system on a real cluster: checking the token is among the IDs");
+        assert.ok(values.includes(id), values.join(","));
+      }
       const secrets = await complete(
         program,
         ["--kubeconfig", target.kubeconfig, "inspect", "-n", ns, "an"],
@@ -129,7 +136,10 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
       assert.deepEqual(secrets.candidates.map((c) => c.value), ["anchor"]);
     });
     await t.step("a cluster that does not answer gives nothing, quickly", async () => {
-      if (!target.local) return;
+      if (!target.local) {
+        target.note("needs the local server's fault injection: step skipped");
+        return;
+      }
       target.local.injectFault({ kind: "delay", ms: 20_000, times: 5 });
       const started = performance.now();
       const r = await runCli(["__complete", "create", "-n", ""], { env });

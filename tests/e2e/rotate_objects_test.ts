@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { runCli } from "./_cli.ts";
-import { claims, create, freshNamespace } from "./_cluster.ts";
+import { runCli, runKubectl } from "./_cli.ts";
+import { admin, claims, create, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
 Deno.test("rotate secret waits for the token controller and can delete the old Secret", async (t) => {
@@ -68,31 +68,40 @@ Deno.test("rotate secret waits for the token controller and can delete the old S
 Deno.test("rotate bootstrap creates a token like the old one and deletes the old on request", async () => {
   const target = await startTarget();
   try {
-    if (!target.local) return; // seeds kube-system directly
-    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const oldId = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
     const expiration = new Date(Date.now() + 2 * 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
-    target.local.store.create({
+    await create(target, {
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: "bootstrap-token-abcdef", namespace: "kube-system" },
+      metadata: { name: `bootstrap-token-${oldId}`, namespace: "kube-system" },
       type: "bootstrap.kubernetes.io/token",
-      data: {
-        "token-id": b64("abcdef"),
-        "token-secret": b64("0123456789abcdef"),
-        "usage-bootstrap-authentication": b64("true"),
-        "usage-bootstrap-signing": b64("true"),
-        "auth-extra-groups": b64("system:bootstrappers:workers"),
-        description: b64("join workers"),
-        expiration: b64(expiration),
+      stringData: {
+        "token-id": oldId,
+        "token-secret": "0123456789abcdef",
+        "usage-bootstrap-authentication": "true",
+        "usage-bootstrap-signing": "true",
+        "auth-extra-groups": "system:bootstrappers:workers",
+        description: "join workers",
+        expiration,
       },
     });
     const env = { KUBECONFIG: target.kubeconfig };
-    const r = await runCli(["rotate", "bootstrap", "abcdef", "--delete-old"], { env });
+    const r = await runCli(["rotate", "bootstrap", oldId, "--delete-old"], { env });
     assert.equal(r.code, 0, r.stderr);
     const token = r.stdout.trim();
     assert.match(token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
     const id = token.slice(0, 6);
-    const secret = target.local.store.get("v1", "Secret", "kube-system", `bootstrap-token-${id}`)!;
+    const secret = JSON.parse(
+      await admin(target, [
+        "get",
+        "secret",
+        `bootstrap-token-${id}`,
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+      ]),
+    );
     const data = secret.data as Record<string, string>;
     const text = (k: string) => Buffer.from(data[k], "base64").toString();
     assert.equal(text("token-secret"), token.slice(7));
@@ -101,15 +110,25 @@ Deno.test("rotate bootstrap creates a token like the old one and deletes the old
     assert.equal(text("usage-bootstrap-signing"), "true");
     const ttl = Date.parse(text("expiration")) - Date.now();
     assert.ok(ttl > 3600_000 && ttl <= 2 * 3600_000 + 60_000, `TTL ${ttl}`);
-    assert.equal(
-      target.local.store.get("v1", "Secret", "kube-system", "bootstrap-token-abcdef"),
-      undefined,
+    const old = await runKubectl(
+      [
+        "--kubeconfig",
+        target.kubeconfig,
+        "get",
+        "secret",
+        `bootstrap-token-${oldId}`,
+        "-n",
+        "kube-system",
+      ],
     );
+    assert.match(old.stderr, /NotFound|not found/);
     // The new token authenticates as its bootstrap user.
     const who = await runCli(
-      ["whoami", "-o", "json", "--kubeconfig", await target.local.writeKubeconfig("bt", { token })],
+      ["whoami", "-o", "json", "--kubeconfig", await tokenKubeconfig(target, token)],
     );
+    assert.equal(who.code, 0, who.stderr);
     assert.equal(JSON.parse(who.stdout).userInfo.username, `system:bootstrap:${id}`);
+    await admin(target, ["delete", "secret", `bootstrap-token-${id}`, "-n", "kube-system"]);
   } finally {
     await target.close();
   }

@@ -245,7 +245,8 @@ Deno.test("20 parallel rotations on one kubeconfig lose nothing", async () => {
       assert.equal(claims(token).sub, `system:serviceaccount:${ns}:robot`);
       tokens.add(token);
     }
-    assert.equal(tokens.size, n);
+    if (target.capabilities.credentialId) assert.equal(tokens.size, n);
+    else target.note("no jti: tokens issued in the same second are identical, not all distinct");
     // Nothing but the tokens changed.
     assert.equal(after.replace(/token: \S+/g, "token: T"), text.replace(/token: \S+/g, "token: T"));
     assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["config"]);
