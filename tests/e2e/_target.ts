@@ -16,6 +16,12 @@
  * else target.note("no jti claim before 1.29: the credential ID row is absent");
  * ```
  *
+ * On a real cluster seed objects through kubectl (`create()`, `admin()` in _cluster.ts), wait
+ * for controllers and the ~10 s token-login cache with `eventually()` (`authCacheSeconds`), get a
+ * filled legacy token with `legacyToken()`, and ask who kubectl is with `kubectlUser()` (works
+ * without SelfSubjectReview). The cluster is shared by all tests of a run: use fresh namespaces
+ * and random names in kube-system, and do not expect to see only your own objects there.
+ *
  * Capabilities come from the server's /version and discovery; what cannot be discovered
  * (bootstrap-token authentication, the maximum token lifetime, the bootstrap controllers) comes
  * from a JSON file named by KUBECTL_TOKEN_E2E_TARGET, e.g. `{"bootstrapTokenAuth": true}`, whose
