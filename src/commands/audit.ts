@@ -339,81 +339,68 @@ function summaryDocument(counts: ScanCounts, tally: Record<Severity, number>) {
   return { ...counts, findings: tally };
 }
 
-/** Writes `{"apiVersion", "kind", "items": [...], "summary"}` an item at a time. */
-class JsonPrinter implements Printer {
-  #out: Output;
+/** What the JSON and YAML printers share: the document head, a buffer of items, the count. */
+abstract class DocumentPrinter implements Printer {
+  protected out: Output;
+  protected now: Date;
+  protected count = 0;
+  protected buffer = "";
   #request: AuditRequest;
-  #now: Date;
-  #count = 0;
-  #buffer = "";
   constructor(out: Output, request: AuditRequest, now: Date) {
-    this.#out = out;
+    this.out = out;
     this.#request = request;
-    this.#now = now;
+    this.now = now;
   }
-  begin(namespace: string | undefined) {
-    const head = toJson({
+  protected head(namespace: string | undefined) {
+    return {
       apiVersion: API_VERSION,
       kind: "TokenAudit",
       namespace: namespace ?? null,
       unusedFor: compactDuration(this.#request.unusedForMs),
-    });
+    };
+  }
+  abstract begin(namespace: string | undefined): void;
+  abstract item(item: AuditItem): void;
+  abstract end(counts: ScanCounts, tally: Record<Severity, number>): void;
+  flush() {
+    this.out.write(this.buffer);
+    this.buffer = "";
+  }
+  get empty() {
+    return this.count === 0;
+  }
+}
+
+/** Writes `{"apiVersion", "kind", "items": [...], "summary"}` an item at a time. */
+class JsonPrinter extends DocumentPrinter {
+  begin(namespace: string | undefined) {
     // Reopen the object to append the items.
-    this.#out.write(head.replace(/\n}\n$/, ',\n    "items": ['));
+    this.out.write(toJson(this.head(namespace)).replace(/\n}\n$/, ',\n    "items": ['));
   }
   item(item: AuditItem) {
-    const text = toJson(itemDocument(item, this.#now)).trimEnd().replace(/\n/g, "\n        ");
-    this.#buffer += `${this.#count++ === 0 ? "" : ","}\n        ${text}`;
-  }
-  flush() {
-    this.#out.write(this.#buffer);
-    this.#buffer = "";
+    const text = toJson(itemDocument(item, this.now)).trimEnd().replace(/\n/g, "\n        ");
+    this.buffer += `${this.count++ === 0 ? "" : ","}\n        ${text}`;
   }
   end(counts: ScanCounts, tally: Record<Severity, number>) {
     this.flush();
     const tail = toJson(summaryDocument(counts, tally)).trimEnd().replace(/\n/g, "\n    ");
-    this.#out.write(`${this.#count ? "\n    " : ""}],\n    "summary": ${tail}\n}\n`);
-  }
-  get empty() {
-    return this.#count === 0;
+    this.out.write(`${this.count ? "\n    " : ""}],\n    "summary": ${tail}\n}\n`);
   }
 }
 
 /** Writes the same document as YAML an item at a time. */
-class YamlPrinter implements Printer {
-  #out: Output;
-  #request: AuditRequest;
-  #now: Date;
-  #count = 0;
-  #buffer = "";
-  constructor(out: Output, request: AuditRequest, now: Date) {
-    this.#out = out;
-    this.#request = request;
-    this.#now = now;
-  }
+class YamlPrinter extends DocumentPrinter {
   begin(namespace: string | undefined) {
-    this.#out.write(toYaml({
-      apiVersion: API_VERSION,
-      kind: "TokenAudit",
-      namespace: namespace ?? null,
-      unusedFor: compactDuration(this.#request.unusedForMs),
-    }));
+    this.out.write(toYaml(this.head(namespace)));
   }
   item(item: AuditItem) {
-    if (this.#count++ === 0) this.#buffer += "items:\n";
-    this.#buffer += toYaml([itemDocument(item, this.#now)]);
-  }
-  flush() {
-    this.#out.write(this.#buffer);
-    this.#buffer = "";
+    if (this.count++ === 0) this.buffer += "items:\n";
+    this.buffer += toYaml([itemDocument(item, this.now)]);
   }
   end(counts: ScanCounts, tally: Record<Severity, number>) {
     this.flush();
-    if (this.#count === 0) this.#out.write("items: []\n");
-    this.#out.write(toYaml({ summary: summaryDocument(counts, tally) }));
-  }
-  get empty() {
-    return this.#count === 0;
+    if (this.count === 0) this.out.write("items: []\n");
+    this.out.write(toYaml({ summary: summaryDocument(counts, tally) }));
   }
 }
 
