@@ -18,7 +18,7 @@
 #         image: kubectl-token
 #         args: ["create", "--audience", "vault", "--duration", "15m"]
 #
-# The build stage needs the npm registry and dl.deno.land (deno compile downloads denort);
+# The build stage needs the npm registry and the internet (deno compile downloads denort);
 # where that is unreachable, COPY a denort binary in and set DENORT_BIN.
 FROM node:22-bookworm-slim AS build
 WORKDIR /src

@@ -33,14 +33,17 @@ missing_packages() {
 ensure_deb_src() {
   if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ &&
     ! grep -qs '^deb-src' /etc/apt/sources.list; then
-    log "adding a deb-src entry for bookworm main"
-    as_root tee /etc/apt/sources.list.d/kubectl-token-src.sources >/dev/null <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+    # The same mirror as the machine's own "deb" entry for the main archive.
+    local uri
+    uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' |
+      grep -v -- '-security' | head -n 1)
+    [ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' |
+      grep -v -- '-security' | head -n 1)
+    [ -n "$uri" ] || { log "no Debian mirror in the apt sources to add a deb-src entry for"; exit 1; }
+    log "adding a deb-src entry for bookworm main ($uri)"
+    printf 'Types: deb-src\nURIs: %s\nSuites: bookworm\nComponents: main\nSigned-By: %s\n' \
+      "$uri" /usr/share/keyrings/debian-archive-keyring.gpg |
+      as_root tee /etc/apt/sources.list.d/kubectl-token-src.sources >/dev/null
   fi
 }
 

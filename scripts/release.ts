@@ -4,7 +4,7 @@
  * archive (tar.gz; zip for Windows) with a `.sha256` file, and `krew/token.yaml` rendered from
  * its template with each platform's URI and checksum.
  *
- * `deno compile` downloads its runtime (denort) from dl.deno.land. Where that is unreachable,
+ * `deno compile` downloads its runtime (denort) from the internet. Where that is unreachable,
  * DENORT_BIN (a denort binary for this machine's target) or a zip already in
  * `$DENO_DIR/dl/release/v<deno>/` is used; otherwise the script stops with one line saying so.
  * The compile step is a parameter of {@link release}, so the rest is tested with a stand-in.
@@ -106,7 +106,7 @@ export const denoCompile: Compiler = async (target, entry, output) => {
       : "";
     throw new ReleaseError(
       `Cannot compile for "${target.triple}": deno compile could not get its runtime (denort) ` +
-        `from dl.deno.land; set DENORT_BIN to a denort binary${hint} or put ` +
+        `from the internet; set DENORT_BIN to a denort binary${hint} or put ` +
         `"denort-${target.triple}.zip" into "${dir}"`,
     );
   }
