@@ -216,12 +216,11 @@ async function proxyAgent(config: RestConfig, options: https.AgentOptions): Prom
     contexts: [{ name: "x", cluster: "c", user: "u" }],
     currentContext: "x",
   });
+  // applyToHTTPSOptions builds the proxy agent from the cluster entry and the TLS settings
+  // already in the options (CA, client certificate, server name).
   const opts: https.RequestOptions = { ...options };
   await kc.applyToHTTPSOptions(opts);
-  // applyToHTTPSOptions built the agent from the cluster entry; put our TLS settings on it.
-  const agent = opts.agent as Agent & { options?: Record<string, unknown> };
-  if (agent.options) Object.assign(agent.options, options);
-  return agent;
+  return opts.agent as Agent;
 }
 
 function send(
