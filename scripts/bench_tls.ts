@@ -24,7 +24,7 @@ await get(); const t2 = performance.now(); await get(); const t3 = performance.n
 console.log((t1 - t0).toFixed(1), (t2 - t1).toFixed(1), (t3 - t2).toFixed(1));`,
   "Deno.connectTls (handshake only)": `
 const t0 = performance.now();
-const u = new URL(URL);
+const u = new globalThis.URL(URL);
 const hs = async () => { const c = await Deno.connectTls({ hostname: u.hostname, port: Number(u.port), caCerts: [CA] }); await c.handshake(); c.close(); };
 const t1 = performance.now();
 await hs(); const t2 = performance.now(); await hs(); const t3 = performance.now();
