@@ -1,8 +1,8 @@
 /** The program: parse the command line, run one command, map errors to exit codes. */
 import type { Runtime } from "./runtime.ts";
 import { CliError, UsageError } from "./errors.ts";
-import { CommanderError } from "@commander-js/extra-typings";
-import { buildProgram } from "./cli/program.ts";
+import { CommandContext } from "./cli/context.ts";
+import { type FastCommand, parseFastPath } from "./cli/fast_path.ts";
 
 /**
  * Run kubectl-token with `args` (without the program name) and return the exit code:
@@ -11,7 +11,16 @@ import { buildProgram } from "./cli/program.ts";
 export async function main(args: string[], runtime: Runtime): Promise<number> {
   let code = 0;
   const verbose = verbosityOf(args);
+  // Set once commander is loaded; the fast path never loads it.
+  let commanderError: (new (...args: never[]) => Error) | undefined;
   try {
+    const fast = parseFastPath(args);
+    if (fast) return await runFast(fast, runtime);
+    const [{ buildProgram }, { CommanderError }] = await Promise.all([
+      import("./cli/program.ts"),
+      import("@commander-js/extra-typings"),
+    ]);
+    commanderError = CommanderError;
     const program = buildProgram(runtime, (c) => code = c);
     // Completion requests carry partial command lines that must not be parsed as commands.
     if (args[0] === "__complete") {
@@ -28,16 +37,37 @@ export async function main(args: string[], runtime: Runtime): Promise<number> {
     await program.parseAsync(args, { from: "user" });
     return code;
   } catch (e) {
-    return report(e, runtime, verbose);
+    return report(e, runtime, verbose, commanderError);
   }
 }
 
-function report(e: unknown, runtime: Runtime, verbosity: number): number {
-  if (e instanceof CommanderError) {
+/** Run a command line that {@link parseFastPath} took, the way program.ts runs commands. */
+async function runFast(fast: FastCommand, runtime: Runtime): Promise<number> {
+  const ctx = new CommandContext(runtime, fast.flags, 0);
+  try {
+    if (fast.command === "exec-credential") {
+      const { runExecCredential } = await import("./commands/exec_credential.ts");
+      return await runExecCredential(ctx, fast.options);
+    }
+    const { runDecode } = await import("./commands/decode.ts");
+    return await runDecode(ctx, fast.options);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function report(
+  e: unknown,
+  runtime: Runtime,
+  verbosity: number,
+  commanderError: (new (...args: never[]) => Error) | undefined,
+): number {
+  if (commanderError && e instanceof commanderError) {
+    const code = (e as { code?: string }).code;
     // commander has printed its message already (help and version exit 0).
     if (
-      e.code === "commander.helpDisplayed" || e.code === "commander.help" ||
-      e.code === "commander.version"
+      code === "commander.helpDisplayed" || code === "commander.help" ||
+      code === "commander.version"
     ) return 0;
     return 2;
   }
