@@ -38,6 +38,8 @@ export interface FileInfo {
   /** Last modification, when the platform reports it. */
   mtime: Date | null;
   size: number;
+  /** Inode number, where the platform has one: a file replaced by rename gets a new one. */
+  ino: number | null;
 }
 
 /** Options for {@link Runtime.writeFile}. */
@@ -153,6 +155,7 @@ export function denoRuntime(): Runtime {
         isSymlink: info.isSymlink,
         mode: info.mode === null ? null : info.mode & 0o7777,
         mtime: info.mtime,
+        ino: info.ino,
         size: info.size,
       };
     },

@@ -18,6 +18,7 @@ import {
   readCachedToken,
   writeCachedToken,
 } from "../tokencache/cache.ts";
+import { readShortcut, shortcutKey, writeShortcut } from "../tokencache/shortcut.ts";
 
 /** Flags of `exec-credential`. */
 export interface ExecCredentialOptions {
@@ -98,6 +99,30 @@ export async function runExecCredential(
     return 0;
   }
   const apiVersion = requestedApiVersion(runtime.env("KUBERNETES_EXEC_INFO"));
+  const print = (token: CachedToken) => {
+    const credential = {
+      kind: "ExecCredential",
+      apiVersion,
+      spec: { interactive: false },
+      status: {
+        expirationTimestamp: token.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
+        token: token.token,
+      },
+    };
+    runtime.stdout.write(JSON.stringify(credential) + "\n");
+    return 0;
+  };
+  // The hot path: kubectl runs this on every call. Find the cache entry without reading the
+  // kubeconfig when nothing that selects it has changed since the last call.
+  const shortcut = dir ? await shortcutKey(runtime, ctx.flags, request) : undefined;
+  if (dir && shortcut) {
+    const known = await readShortcut(runtime, dir, shortcut);
+    const cached = known ? await readCachedToken(runtime, dir, known, runtime.now()) : undefined;
+    if (cached) {
+      ctx.log(6, "token cache: hit (shortcut)");
+      return print(cached);
+    }
+  }
   const config = await ctx.config();
   if (
     config.auth.kind === "exec" && config.auth.exec.args?.[0] === "exec-credential" &&
@@ -125,17 +150,13 @@ export async function runExecCredential(
   if (dir) token = await readCachedToken(runtime, dir, key, runtime.now(), why);
   if (token) ctx.log(6, "token cache: hit");
   else token = await fetchAndCache(ctx, dir, key, sa, request, why);
-  const credential = {
-    kind: "ExecCredential",
-    apiVersion,
-    spec: { interactive: false },
-    status: {
-      expirationTimestamp: token.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
-      token: token.token,
-    },
-  };
-  runtime.stdout.write(JSON.stringify(credential) + "\n");
-  return 0;
+  if (dir && shortcut) {
+    // Best effort: without it the next call only takes the longer way.
+    await writeShortcut(runtime, dir, shortcut, key).catch((e) =>
+      why(`cannot write the shortcut: ${(e as Error).message}`)
+    );
+  }
+  return print(token);
 }
 
 /** A cache miss: one process at a time asks the server, the others wait and read its answer. */

@@ -4,40 +4,14 @@ import { CliError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ConnectionFlags, KubeconfigFile } from "./types.ts";
 import { parseKubeconfig } from "./parse.ts";
-import { isWindows, pathApi } from "./_path.ts";
+import { kubeconfigCandidates } from "./candidates.ts";
+import { isWindows } from "./_path.ts";
 
-/** Where the kubeconfig candidates came from. */
-export type KubeconfigSource = "flag" | "env" | "home" | "none";
-
-/** The files kubectl would consider, before checking which exist. */
-export interface KubeconfigCandidates {
-  source: KubeconfigSource;
-  /** Absolute paths, duplicates removed, in precedence order. */
-  paths: string[];
-}
-
-/** The kubeconfig files kubectl would consider for these flags and environment, existing or not. */
-export function kubeconfigCandidates(
-  runtime: Runtime,
-  flags: Pick<ConnectionFlags, "kubeconfig">,
-): KubeconfigCandidates {
-  const windows = isWindows(runtime);
-  const api = pathApi(windows);
-  const cwd = runtime.cwd();
-  if (flags.kubeconfig) {
-    return { source: "flag", paths: [api.resolve(cwd, flags.kubeconfig)] };
-  }
-  const env = runtime.env("KUBECONFIG");
-  if (env) {
-    // Go's filepath.SplitList: ";" on Windows, ":" elsewhere; empty entries mean nothing.
-    const entries = env.split(windows ? ";" : ":").filter((entry) => entry !== "");
-    const paths = [...new Set(entries.map((entry) => api.resolve(cwd, entry)))];
-    return { source: "env", paths };
-  }
-  const home = runtime.homeDir();
-  if (home) return { source: "home", paths: [api.join(home, ".kube", "config")] };
-  return { source: "none", paths: [] };
-}
+export {
+  type KubeconfigCandidates,
+  kubeconfigCandidates,
+  type KubeconfigSource,
+} from "./candidates.ts";
 
 /**
  * The kubeconfig files to merge, as kubectl picks them: `--kubeconfig` alone (it must exist),

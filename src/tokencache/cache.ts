@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import type { Runtime } from "../runtime.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { SHORTCUT_FILE_RE } from "./shortcut.ts";
 
 /** What a cache entry is for; hashed into its file name. */
 export interface CacheKeyParts {
@@ -147,7 +148,8 @@ export async function clearCache(runtime: Runtime, dir: string): Promise<number>
   let removed = 0;
   for (const name of names) {
     const ours = FILE_RE.test(name) || /^[0-9a-f]{64}\.json\.lock$/.test(name) ||
-      /^\.[0-9a-f]{64}\.json\.tmp-/.test(name);
+      /^\.[0-9a-f]{64}\.json\.tmp-/.test(name) || SHORTCUT_FILE_RE.test(name) ||
+      /^\.shortcut-[0-9a-f]{64}\.json\.tmp-/.test(name);
     if (!ours) continue;
     await runtime.remove(join(dir, name)).catch(() => {});
     if (FILE_RE.test(name)) removed++;

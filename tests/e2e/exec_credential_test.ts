@@ -40,10 +40,12 @@ Deno.test("a kubeconfig from kubeconfig --exec works with kubectl and reuses its
       if (target.local) assert.equal(tokenRequests(), 1);
       const folder = join(cache, "kubectl-token");
       assert.equal(await modeOf(folder), 0o700);
-      const names = (await Array.fromAsync(Deno.readDir(folder))).map((e) => e.name);
-      assert.equal(names.length, 1);
+      const names = (await Array.fromAsync(Deno.readDir(folder))).map((e) => e.name).sort();
+      // One token entry, and the shortcut that finds it without reading the kubeconfig.
+      assert.equal(names.length, 2, names.join(" "));
       assert.match(names[0], /^[0-9a-f]{64}\.json$/);
-      assert.equal(await modeOf(join(folder, names[0])), 0o600);
+      assert.match(names[1], /^shortcut-[0-9a-f]{64}\.json$/);
+      for (const name of names) assert.equal(await modeOf(join(folder, name)), 0o600);
     });
 
     const args = [
@@ -87,7 +89,7 @@ Deno.test("a kubeconfig from kubeconfig --exec works with kubectl and reuses its
     await t.step("a corrupt or foreign cache file is ignored and replaced", async () => {
       const folder = join(cache, "kubectl-token");
       const [name] = (await Array.fromAsync(Deno.readDir(folder))).map((e) => e.name)
-        .filter((n) => n.endsWith(".json"));
+        .filter((n) => /^[0-9a-f]{64}\.json$/.test(n));
       const entry = join(folder, name);
       const good = JSON.parse(await Deno.readTextFile(entry));
       const forged = { ...good, token: good.token.replace(/\.[^.]+$/, ".forged") };
@@ -119,6 +121,39 @@ Deno.test("a kubeconfig from kubeconfig --exec works with kubectl and reuses its
         assert.equal(rewritten.token, token, c.name);
         assert.equal(await modeOf(entry), 0o600, c.name);
       }
+    });
+
+    await t.step("the shortcut skips the kubeconfig until a kubeconfig file changes", async () => {
+      const run = async () => {
+        const r = await runCli([...args, "-v", "6"], { env: { KUBECACHEDIR: cache } });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(
+          claims(JSON.parse(r.stdout).status.token).sub,
+          `system:serviceaccount:${ns}:robot`,
+        );
+        return r.stderr;
+      };
+      const before = tokenRequests();
+      await run();
+      assert.match(await run(), /token cache: hit \(shortcut\)/);
+      // A changed kubeconfig may select another cluster or user: resolve it again.
+      const later = new Date(Date.now() + 5000);
+      await Deno.utime(target.kubeconfig, later, later);
+      const changed = await run();
+      assert.doesNotMatch(changed, /shortcut/);
+      assert.match(changed, /token cache: hit/);
+      assert.match(await run(), /token cache: hit \(shortcut\)/);
+      // A shortcut naming another entry leads nowhere and is replaced.
+      const folder = join(cache, "kubectl-token");
+      for (const name of await Array.fromAsync(Deno.readDir(folder))) {
+        if (!name.name.startsWith("shortcut-")) continue;
+        const file = join(folder, name.name);
+        const entry = JSON.parse(await Deno.readTextFile(file));
+        await Deno.writeTextFile(file, JSON.stringify({ ...entry, key: "0".repeat(64) }));
+      }
+      assert.doesNotMatch(await run(), /shortcut/);
+      assert.match(await run(), /token cache: hit \(shortcut\)/);
+      if (target.local) assert.equal(tokenRequests(), before);
     });
 
     await t.step("--clear removes the cached tokens", async () => {
