@@ -77,6 +77,27 @@ export class ApiClient {
     path: string,
     options: RequestOptions = {},
   ): Promise<ApiResponse<T>> {
+    // Like client-go: a 429 or 5xx that carries Retry-After was not processed, so it is sent
+    // again after the wait the server asks for (a few times, and never a long wait).
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#send<T>(method, path, options);
+      } catch (e) {
+        const wait = e instanceof ApiError ? e.retryAfterSeconds : undefined;
+        if (wait === undefined || wait > MAX_RETRY_WAIT_S || attempt > MAX_RETRIES) throw e;
+        this.#log(
+          `${method} ${path}: ${e instanceof ApiError ? e.code : ""}, retrying in ${wait}s`,
+        );
+        await this.#deps.runtime.sleep(wait * 1000);
+      }
+    }
+  }
+
+  async #send<T>(
+    method: string,
+    path: string,
+    options: RequestOptions,
+  ): Promise<ApiResponse<T>> {
     const url = new URL(joinPath(this.config.server, path));
     for (const [k, v] of Object.entries(options.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -155,6 +176,9 @@ export class ApiClient {
     return this.#agent;
   }
 }
+
+const MAX_RETRIES = 3;
+const MAX_RETRY_WAIT_S = 10;
 
 interface RawResponse {
   status: number;

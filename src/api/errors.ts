@@ -33,7 +33,8 @@ export class ApiError extends CliError {
   ): ApiError {
     const status = isStatus(body) ? body : undefined;
     const reason = status?.reason ?? reasonForCode(code);
-    const retry = Number(headers["retry-after"]);
+    // Only throttling and server errors invite a retry (client-go's rule).
+    const retry = code === 429 || code >= 500 ? Number(headers["retry-after"]) : NaN;
     const retryAfterSeconds = Number.isFinite(retry) && retry > 0 ? retry : undefined;
     let message: string;
     if (code === 401) {

@@ -172,3 +172,58 @@ Deno.test("whoami explains a rejected token, an unreachable server and an untrus
     await target.close();
   }
 });
+
+Deno.test("whoami gives one line for a reset, a truncated body, 429 and 500", async (t) => {
+  const target = await startTarget();
+  try {
+    const server = target.local;
+    if (!server) {
+      target.note("needs the local server's fault injection: test skipped");
+      return;
+    }
+    const cases: [Parameters<typeof server.injectFault>[0], RegExp][] = [
+      [{ kind: "reset" }, /connection was closed/],
+      [{ kind: "truncate" }, /closed before the answer was complete|not valid JSON/],
+      // A wait longer than the client's limit is reported, not waited out.
+      [{ kind: "status", code: 429, retryAfterSeconds: 60 }, /retry after 60s/],
+      [{ kind: "status", code: 500 }, /error/i],
+    ];
+    for (const [fault, message] of cases) {
+      await t.step(`${fault.kind} ${fault.code ?? ""}`, async () => {
+        server.injectFault({ ...fault, path: /selfsubjectreviews/, times: 1 });
+        const r = await runCli(["whoami"], { env: { KUBECONFIG: target.kubeconfig } });
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, message);
+        assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+        assert.doesNotMatch(r.stderr, /\s+at\s/);
+      });
+    }
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("a 429 with Retry-After is sent again after the wait, as client-go does", async () => {
+  const target = await startTarget();
+  try {
+    const server = target.local;
+    if (!server) {
+      target.note("needs the local server's fault injection: test skipped");
+      return;
+    }
+    server.injectFault({
+      kind: "status",
+      code: 429,
+      retryAfterSeconds: 1,
+      path: /selfsubjectreviews/,
+      times: 2,
+    });
+    const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: target.kubeconfig } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).verified, true);
+    const tries = server.requests.filter((q) => q.path.endsWith("/selfsubjectreviews"));
+    assert.equal(tries.length, 3);
+  } finally {
+    await target.close();
+  }
+});
