@@ -1,6 +1,6 @@
 /**
  * `deno task demo`: the main job, end to end, through `kubectl token ...`: whoami, create,
- * decode --verify. With no cluster configured it starts the bundled local API server
+ * decode --verify, audit. With no cluster configured it starts the bundled local API server
  * (tests/apiserver) and runs against that.
  */
 import { delimiter, join } from "node:path";
@@ -25,13 +25,12 @@ async function kubectl(args: string[], env: Record<string, string>, show = true)
   const out = await new Deno.Command("kubectl", {
     args,
     env,
-    stdout: "piped",
+    // Shown output goes straight to the terminal, in order with what the command says on stderr.
+    stdout: show ? "inherit" : "piped",
     stderr: "inherit",
   }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (show) Deno.stdout.writeSync(out.stdout);
   if (!out.success) throw new Error(`kubectl ${args[0]} ${args[1] ?? ""} failed`);
-  return text;
+  return show ? "" : new TextDecoder().decode(out.stdout);
 }
 
 if (import.meta.main) {
@@ -66,6 +65,7 @@ if (import.meta.main) {
     await w.write(new TextEncoder().encode(token));
     await w.close();
     if (!(await decode.status).success) throw new Error("kubectl token decode failed");
+    await kubectl(["token", "audit", "-A"], env);
   } finally {
     await server?.close();
   }
