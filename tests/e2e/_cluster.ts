@@ -1,6 +1,6 @@
 /** Seeding a target cluster through kubectl itself, so the same steps work on a real server. */
 import { decodeJwt } from "jose";
-import { runKubectl } from "./_cli.ts";
+import { runCli, runKubectl } from "./_cli.ts";
 import type { Target } from "./_target.ts";
 
 /** Run kubectl with the target's admin kubeconfig; throws on failure. */
@@ -160,4 +160,18 @@ export async function kubectlUser(
   const named = /User "([^"]+)" cannot/.exec(r.stderr);
   if (!named) throw new Error(`kubectl named no user (exit ${r.code}): ${r.stderr}`);
   return named[1];
+}
+
+/** A token for "robot" of `ns`, with the admin's credentials. */
+export async function robotToken(target: Target, ns: string, duration = "2h"): Promise<string> {
+  const r = await runCli(["create", "robot", "-n", ns, "--duration", duration], {
+    env: { KUBECONFIG: target.kubeconfig },
+  });
+  if (r.code !== 0) throw new Error(`create failed: ${r.stderr}`);
+  if (!target.capabilities.credentialId) {
+    // Without a jti claim (before 1.29) two tokens issued in the same second are identical: let
+    // the second pass, so that a token rotated from this one differs from it.
+    await new Promise((resolve) => setTimeout(resolve, 1050 - (Date.now() % 1000)));
+  }
+  return r.stdout;
 }

@@ -1,6 +1,5 @@
 /** Helpers for the rotation tests: kubeconfigs written by hand, with comments, around tokens. */
 import { join } from "node:path";
-import { runCli } from "./_cli.ts";
 import { admin } from "./_cluster.ts";
 import type { Target } from "./_target.ts";
 
@@ -28,20 +27,6 @@ export async function allowSelfRotation(target: Target, ns: string): Promise<voi
   ];
   const list = { apiVersion: "v1", kind: "List", items };
   await admin(target, ["create", "--validate=false", "-f", "-"], JSON.stringify(list));
-}
-
-/** A token for "robot" of `ns`, with the admin's credentials. */
-export async function robotToken(target: Target, ns: string, duration = "2h"): Promise<string> {
-  const r = await runCli(["create", "robot", "-n", ns, "--duration", duration], {
-    env: { KUBECONFIG: target.kubeconfig },
-  });
-  if (r.code !== 0) throw new Error(`create failed: ${r.stderr}`);
-  if (!target.capabilities.credentialId) {
-    // Without a jti claim (before 1.29) two tokens issued in the same second are identical: let
-    // the second pass, so that a token rotated from this one differs from it.
-    await new Promise((resolve) => setTimeout(resolve, 1050 - (Date.now() % 1000)));
-  }
-  return r.stdout;
 }
 
 /** The target's cluster entry as kubeconfig YAML lines (under `clusters:`), named "main". */

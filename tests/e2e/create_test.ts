@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { admin, claims, create, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
+import { admin, claims, create, freshNamespace, robotToken, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
 Deno.test("kubectl token create requests tokens with the asked claims", async (t) => {
@@ -183,9 +183,7 @@ Deno.test("create without permission fails with the Forbidden message and exit 1
   const target = await startTarget();
   try {
     const ns = await freshNamespace(target);
-    const token = (await runCli(["create", "robot", "-n", ns], {
-      env: { KUBECONFIG: target.kubeconfig },
-    })).stdout;
+    const token = await robotToken(target, ns);
     const r = await runCli(["create", "robot", "-n", ns], {
       env: { KUBECONFIG: await tokenKubeconfig(target, token) },
     });

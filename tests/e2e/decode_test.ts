@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { admin, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
+import { admin, freshNamespace, robotToken, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
 Deno.test("kubectl token decode explains and verifies a bound token", async (t) => {
@@ -8,7 +8,7 @@ Deno.test("kubectl token decode explains and verifies a bound token", async (t) 
   try {
     const env = { KUBECONFIG: target.kubeconfig };
     const ns = await freshNamespace(target);
-    const token = (await runCli(["create", "robot", "-n", ns, "--duration", "1h"], { env })).stdout;
+    const token = await robotToken(target, ns, "1h");
 
     await t.step("text from an argument", async () => {
       const r = await runKubectl(["token", "decode", token], { env });

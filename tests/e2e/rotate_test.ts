@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { runCli, runKubectl } from "./_cli.ts";
-import { claims, freshNamespace } from "./_cluster.ts";
+import { claims, freshNamespace, robotToken } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
-import { allowSelfRotation, clusterYaml, modeOf, robotToken, writeFile } from "./_rotate.ts";
+import { allowSelfRotation, clusterYaml, modeOf, writeFile } from "./_rotate.ts";
 
 function kubeconfigText(cluster: string, ns: string, token: string): string {
   return `# Managed by hand: keep this comment

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { admin, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
+import { admin, freshNamespace, robotToken, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 import { startApiServer } from "../apiserver/mod.ts";
 import { join } from "node:path";
@@ -30,9 +30,7 @@ Deno.test("whoami for a service-account token, as json", async () => {
   const target = await startTarget();
   try {
     const ns = await freshNamespace(target);
-    const token = (await runCli(["create", "robot", "-n", ns], {
-      env: { KUBECONFIG: target.kubeconfig },
-    })).stdout;
+    const token = await robotToken(target, ns);
     const kubeconfig = await tokenKubeconfig(target, token);
     const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
     assert.equal(r.code, 0, r.stderr);
@@ -81,7 +79,7 @@ Deno.test("whoami falls back when the server has no SelfSubjectReview", async (t
       return;
     }
     const ns = await freshNamespace(target);
-    const token = (await runCli(["create", "robot", "-n", ns], { env })).stdout;
+    const token = await robotToken(target, ns);
     const kubeconfig = await tokenKubeconfig(target, token);
     await t.step("a token that may not use TokenReview: its claims, unverified", async () => {
       // The admin credential is a certificate: TokenReview needs a token, so ask as the
