@@ -129,6 +129,32 @@ class StreamOutput implements Output {
   }
 }
 
+/** The environment variable that pins the instant a process's clock starts at (tests). */
+export const CLOCK_ENV = "KUBECTL_TOKEN_NOW";
+
+/**
+ * The clock of a process: the system's, or, when `pinned` holds an RFC 3339 instant, a clock
+ * that starts at that instant and runs at the system's pace. Tests run the program at the edges
+ * of a day, a month or a year this way, the way they pass it a kubeconfig. An unreadable value
+ * is an error on every reading, never a silent fall back to the system clock.
+ */
+export function processClock(pinned: string | undefined): () => Date {
+  if (pinned === undefined || pinned === "") return () => new Date();
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(pinned)
+    ? Date.parse(pinned)
+    : NaN;
+  if (Number.isNaN(at)) {
+    return () => {
+      throw new Error(
+        `Invalid value "${pinned}" for ${CLOCK_ENV}: expected an RFC 3339 time such as ` +
+          `2026-12-31T23:59:59Z`,
+      );
+    };
+  }
+  const started = performance.now();
+  return () => new Date(at + Math.floor(performance.now() - started));
+}
+
 /** The runtime of a real process. */
 export function denoRuntime(): Runtime {
   return {
@@ -136,7 +162,7 @@ export function denoRuntime(): Runtime {
     envAll: () => Deno.env.toObject(),
     cwd: () => Deno.cwd(),
     homeDir: () => Deno.env.get("HOME") || Deno.env.get("USERPROFILE") || undefined,
-    now: () => new Date(),
+    now: processClock(Deno.env.get(CLOCK_ENV)),
     readFile: (path) => Deno.readFile(path),
     readTextFile: (path) => Deno.readTextFile(path),
     exists: async (path) => {

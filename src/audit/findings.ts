@@ -55,8 +55,14 @@ export interface SecretTokenItem {
   created?: Date;
   lastUsed?: Date;
   invalidSince?: Date;
-  /** How long the token has gone unused: since its last use, or since it was created. */
+  /**
+   * How long the token has gone unused at least: since the end of the day of its last use (the
+   * label holds only a day), or since it was created when the server tracks use and has recorded
+   * none. Undefined when unknown: no creation time, or a server that does not track use.
+   */
   idleMs?: number;
+  /** Whether the server records use (false: "never used" means "not recorded"). */
+  tracked: boolean;
   findings: Finding[];
 }
 
@@ -117,8 +123,7 @@ export function auditSecret(
   const lastUsed = parseDay(labels[LAST_USED_LABEL]);
   const invalidSince = parseDay(labels[INVALID_SINCE_LABEL]);
   const now = rules.now.getTime();
-  const since = lastUsed ?? created;
-  const idleMs = since ? Math.max(0, now - since.getTime()) : undefined;
+  const idleMs = leastIdleMs(lastUsed, rules.untrackedBy ? undefined : created, now);
   const threshold = compactDuration(rules.unusedForMs);
   const findings: Finding[] = [{
     type: "long-lived",
@@ -129,13 +134,15 @@ export function auditSecret(
     findings.push({
       type: "unused",
       severity: "high",
-      reason: `last used ${day(lastUsed)}, ${humanDuration(idleMs)} ago (more than ${threshold})`,
+      reason: `last used on ${day(lastUsed)}, at least ${humanDuration(idleMs)} ago ` +
+        `(more than ${threshold})`,
     });
   }
   if (!lastUsed && rules.untrackedBy) {
+    // Not a finding that --fail-on counts: the server cannot say, so nothing is known.
     findings.push({
       type: "never-used",
-      severity: "low",
+      severity: "info",
       reason: `use not recorded: the API server (${rules.untrackedBy}) predates legacy token ` +
         `tracking (1.27)`,
     });
@@ -181,9 +188,27 @@ export function auditSecret(
     lastUsed,
     invalidSince,
     idleMs,
+    tracked: !rules.untrackedBy,
     findings,
   };
 }
+
+/**
+ * The least time a token can have gone unused. A day-only label means "used at some time on
+ * that day", so the idle time counts from the end of that day: a finding is never raised on the
+ * reading that favours raising it.
+ */
+export function leastIdleMs(
+  lastUsedDay: Date | undefined,
+  created: Date | undefined,
+  now: number,
+): number | undefined {
+  if (lastUsedDay) return Math.max(0, now - (lastUsedDay.getTime() + DAY_MS));
+  if (created) return Math.max(0, now - created.getTime());
+  return undefined;
+}
+
+const DAY_MS = 86_400_000;
 
 /** Audit one bootstrap token Secret. */
 export function auditBootstrapSecret(
@@ -270,10 +295,12 @@ function parseTime(value: string | undefined): Date | undefined {
   return Number.isNaN(at) ? undefined : new Date(at);
 }
 
-/** The tracking labels hold a day, "2024-05-31". */
+/** The tracking labels hold a day, "2024-05-31": the start of that day (UTC), or undefined. */
 function parseDay(value: string | undefined): Date | undefined {
-  if (!value) return undefined;
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) ? parseTime(`${value}T00:00:00Z`) : parseTime(value);
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
+  const at = parseTime(`${value}T00:00:00Z`);
+  // Date.parse() rolls 2026-02-30 over to March; a label that is not a real day is unreadable.
+  return at && day(at) === value ? at : undefined;
 }
 
 /** A day as the tracking labels write it. */

@@ -243,7 +243,7 @@ export function tableRow(item: AuditItem, now: Date, wide: boolean): string[] {
         item.name,
         item.serviceAccount || NONE,
         age(item.created),
-        item.lastUsed ? day(item.lastUsed) : "<never>",
+        item.lastUsed ? day(item.lastUsed) : item.tracked ? "<never>" : "<untracked>",
         "<forever>",
       ];
       wideCells = [item.invalidSince ? day(item.invalidSince) : NONE, NONE, NONE, NONE];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { main } from "../../src/main.ts";
-import { denoRuntime, type Output, type Runtime } from "../../src/runtime.ts";
+import { denoRuntime, type Output, processClock, type Runtime } from "../../src/runtime.ts";
 import { seedFindings } from "../e2e/_audit_seed.ts";
 
 class Capture implements Output {
@@ -15,12 +15,13 @@ class Capture implements Output {
 }
 
 /** The real runtime with a kubeconfig, captured output and a terminal that answers `answers`. */
-function terminalRuntime(kubeconfig: string, answers: string[]) {
+function terminalRuntime(kubeconfig: string, answers: string[], at: Date) {
   const real = denoRuntime();
   const stdout = new Capture(true);
   const stderr = new Capture(true);
   const runtime: Runtime = {
     ...real,
+    now: processClock(at.toISOString()),
     env: (name) =>
       name === "KUBECONFIG" ? kubeconfig : name === "HOME" ? "/nonexistent" : undefined,
     envAll: () => ({ KUBECONFIG: kubeconfig }),
@@ -42,7 +43,7 @@ Deno.test("revoke asks on a terminal and deletes only after yes", async (t) => {
     const args = ["revoke", "-n", "team", "--orphaned"];
 
     await t.step("no", async () => {
-      const { runtime, stdout, stderr } = terminalRuntime(server.kubeconfigPath, ["n"]);
+      const { runtime, stdout, stderr } = terminalRuntime(server.kubeconfigPath, ["n"], server.at);
       assert.equal(await main(args, runtime), 1);
       assert.match(stdout.text, /team\s+Secret\s+ghost\s+/);
       assert.match(
@@ -53,7 +54,7 @@ Deno.test("revoke asks on a terminal and deletes only after yes", async (t) => {
     });
 
     await t.step("yes", async () => {
-      const { runtime, stdout } = terminalRuntime(server.kubeconfigPath, ["yes"]);
+      const { runtime, stdout } = terminalRuntime(server.kubeconfigPath, ["yes"], server.at);
       assert.equal(await main(args, runtime), 0);
       assert.match(
         stdout.text,
@@ -69,7 +70,7 @@ Deno.test("revoke asks on a terminal and deletes only after yes", async (t) => {
 Deno.test("audit shows a progress line on a terminal stderr and clears it", async () => {
   const server = await seedFindings();
   try {
-    const { runtime, stderr } = terminalRuntime(server.kubeconfigPath, []);
+    const { runtime, stderr } = terminalRuntime(server.kubeconfigPath, [], server.at);
     assert.equal(await main(["audit", "-A", "--chunk-size", "2"], runtime), 0);
     assert.match(
       stderr.text,

@@ -1,5 +1,6 @@
 /** Seeding for the audit and revoke tests: token Secrets through the local server's store. */
 import { type ApiServer, startApiServer } from "../apiserver/mod.ts";
+import { CLOCK_ENV, processClock } from "../../src/runtime.ts";
 
 /** A day as the legacy token labels write it. */
 export function day(date: Date): string {
@@ -78,11 +79,37 @@ export function serviceAccount(
 const LAST_USED = "kubernetes.io/legacy-token-last-used";
 const INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since";
 
-/** One object of every kind of finding in namespace "team", plus bootstrap tokens. */
-export async function seedFindings(): Promise<ApiServer> {
+/** A local server whose clock and the CLI's both start at one pinned instant. */
+export interface PinnedServer extends ApiServer {
+  /** The instant both clocks started at. */
+  at: Date;
+  /** The environment for the CLI: this server's kubeconfig and the pinned clock. */
+  env: Record<string, string>;
+}
+
+/**
+ * Instants the time logic must hold at: the edges of a day, a month end, a leap day, a year end.
+ * A test that passes at these passes at any hour.
+ */
+export const EDGE_INSTANTS = [
+  "2026-12-02T00:00:01Z",
+  "2026-12-02T11:59:00Z",
+  "2026-12-02T12:01:00Z",
+  "2026-11-30T23:59:59Z",
+  "2028-02-29T12:00:00Z",
+  "2026-12-31T23:59:59Z",
+];
+
+/**
+ * One object of every kind of finding in namespace "team", plus bootstrap tokens, seen from
+ * `at` (default: the first of {@link EDGE_INSTANTS}): the server and the CLI (through `env`) both
+ * start their clocks there, so every age is the same at any time the test runs.
+ */
+export async function seedFindings(at: string = EDGE_INSTANTS[0]): Promise<PinnedServer> {
+  const clock = processClock(at);
   let offset = 0;
-  const server = await startApiServer({ now: () => new Date(Date.now() + offset) });
-  const now = Date.now();
+  const server = await startApiServer({ now: () => new Date(clock().getTime() + offset) });
+  const now = Date.parse(at);
   const ago = (days: number) => day(new Date(now - days * DAY_MS));
   namespace(server, "team");
   const app = serviceAccount(server, "team", "app");
@@ -116,5 +143,8 @@ export async function seedFindings(): Promise<ApiServer> {
   bootstrapSecret(server, "aaaaaa", new Date(now - 3_600_000));
   bootstrapSecret(server, "bbbbbb");
   bootstrapSecret(server, "cccccc", new Date(now + 7_200_000));
-  return server;
+  return Object.assign(server, {
+    at: new Date(now),
+    env: { KUBECONFIG: server.kubeconfigPath, [CLOCK_ENV]: at },
+  });
 }

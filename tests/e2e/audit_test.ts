@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
 import * as seed from "./_audit_seed.ts";
-import { seedFindings } from "./_audit_seed.ts";
+import { EDGE_INSTANTS, seedFindings } from "./_audit_seed.ts";
 import { startApiServer } from "../apiserver/mod.ts";
 
 interface Item {
@@ -15,7 +15,7 @@ interface Item {
 Deno.test("kubectl token audit produces and explains every kind of finding", async (t) => {
   const server = await seedFindings();
   try {
-    const env = { KUBECONFIG: server.kubeconfigPath };
+    const env = server.env;
     const r = await runKubectl(["token", "audit", "-A", "-o", "json"], { env });
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { kind: string; items: Item[]; summary: unknown };
@@ -50,7 +50,7 @@ Deno.test("kubectl token audit produces and explains every kind of finding", asy
       assert.equal(finding("unused", "unused").severity, "high");
       assert.match(
         finding("unused", "unused").reason,
-        /last used \d{4}-\d{2}-\d{2}, 200d ago \(more than 90d\)/,
+        /^last used on 2026-05-16, at least 199d ago \(more than 90d\)$/,
       );
       assert.match(finding("ghost", "orphaned").reason, /service account "ghost" does not exist/);
       assert.match(
@@ -154,6 +154,38 @@ Deno.test("kubectl token audit produces and explains every kind of finding", asy
     });
   } finally {
     await server.close();
+  }
+});
+
+Deno.test("audit gives the same findings at the edges of a day, a month and a year", async (t) => {
+  for (const at of EDGE_INSTANTS) {
+    await t.step(at, async () => {
+      const server = await seedFindings(at);
+      try {
+        const r = await runCli(["audit", "-n", "team", "-o", "json", "--unused-for", "1d12h"], {
+          env: server.env,
+        });
+        assert.equal(r.code, 0, r.stderr);
+        const items = (JSON.parse(r.stdout) as { items: Item[] }).items;
+        const types = Object.fromEntries(
+          items.filter((i) => i.kind === "Secret").map((i) => [
+            i.name,
+            i.findings.map((f) => `${f.type}:${f.severity}`).sort().join(","),
+          ]),
+        );
+        assert.deepEqual(types, {
+          unused: "long-lived:medium,unused:high",
+          fresh: "long-lived:medium",
+          ghost: "long-lived:medium,never-used:low,orphaned:high",
+          recreated: "long-lived:medium,orphaned:high",
+          invalid: "invalidated:low,long-lived:medium,unused:high",
+          "never-old": "long-lived:medium,never-used:medium",
+          "never-new": "long-lived:medium,never-used:low",
+        });
+      } finally {
+        await server.close();
+      }
+    });
   }
 });
 

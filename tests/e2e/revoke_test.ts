@@ -10,7 +10,7 @@ function secretNames(server: ApiServer, ns: string): string[] {
 Deno.test("kubectl token revoke by selector deletes exactly the selected set", async (t) => {
   const server = await seedFindings();
   try {
-    const env = { KUBECONFIG: server.kubeconfigPath };
+    const env = server.env;
     const all = secretNames(server, "team");
     const boot = secretNames(server, "kube-system");
     const args = ["revoke", "-A", "--unused-for", "90d", "--orphaned", "--expired"];
