@@ -1,9 +1,10 @@
 /** The `audit` command's flags and help; the work is in src/commands/audit.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 
 /** Add `audit` (alias `list`) to the command tree. */
 export function registerAudit(program: CommandTree, run: Run): void {
-  program.command("audit")
+  const cmd = program.command("audit")
     .alias("list")
     .usage("[flags]")
     .summary("List token-bearing objects and what is wrong with them")
@@ -49,4 +50,12 @@ Examples:
       const { runAudit } = await import("../commands/audit.ts");
       await run((ctx) => runAudit(ctx, opts));
     });
+  completes(cmd, {
+    flags: {
+      "--unused-for": Complete.none,
+      "--fail-on": Complete.fromHelp,
+      "--output": Complete.fromHelp,
+      "--chunk-size": Complete.none,
+    },
+  });
 }

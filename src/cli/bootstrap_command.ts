@@ -1,5 +1,6 @@
 /** The `bootstrap` command group's flags and help; the work is in src/commands/bootstrap.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 import { collect } from "./flags.ts";
 
 /** Add `bootstrap create|list|delete|generate` to the command tree. */
@@ -12,7 +13,7 @@ export function registerBootstrap(program: CommandTree, run: Run): void {
     )
     .helpCommand(false);
 
-  group.command("create")
+  const create = group.command("create")
     .usage("[TOKEN] [flags]")
     .argument("[TOKEN]", "Use this token instead of a generated one")
     .summary("Create a bootstrap token and print it")
@@ -53,8 +54,18 @@ Examples:
         })
       );
     });
+  completes(create, {
+    args: { TOKEN: Complete.none },
+    flags: {
+      "--ttl": Complete.none,
+      "--usages": Complete.fromHelp,
+      "--groups": Complete.none,
+      "--description": Complete.none,
+      "--output": Complete.fromHelp,
+    },
+  });
 
-  group.command("list")
+  const list = group.command("list")
     .usage("[flags]")
     .summary("List bootstrap tokens (IDs only, never their secret)")
     .option("-o, --output <format>", "Output format: json, yaml (default: a table)")
@@ -69,8 +80,9 @@ Examples:
       const { runBootstrapList } = await import("../commands/bootstrap.ts");
       await run((ctx) => runBootstrapList(ctx, opts));
     });
+  completes(list, { flags: { "--output": Complete.fromHelp } });
 
-  group.command("delete")
+  const del = group.command("delete")
     .usage("ID... [flags]")
     .argument("<ID...>", "Token IDs (or whole tokens)")
     .summary("Delete bootstrap tokens")
@@ -85,6 +97,7 @@ Examples:
       const { runBootstrapDelete } = await import("../commands/bootstrap.ts");
       await run((ctx) => runBootstrapDelete(ctx, ids));
     });
+  completes(del, { args: { ID: Complete.lookup("bootstrap-token-ids") } });
 
   group.command("generate")
     .usage("[flags]")

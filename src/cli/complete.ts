@@ -5,14 +5,15 @@
  * last being the word under the cursor ("" for a new word), are answered with one candidate a
  * line (`value<TAB>description`) and a last line `:<directive>`.
  *
- * Commands, flags and flag values come from the commander tree, so a command added to
- * src/cli/ completes without changes here. Values are found, in this order: the option's
- * `.choices()`, {@link FLAG_VALUES} by long flag name, a list of single words after the last
- * colon of the flag's description ("Output format: text, json, yaml"); positional arguments go
- * by their name in {@link ARGUMENT_VALUES} (name an argument `[SA]`, `[SECRET]`, `[TOKEN_ID]`,
- * `[NAMESPACE]` or `[CONTEXT]` and it completes from the cluster or kubeconfig).
+ * Commands and flag names come from the commander tree; argument and flag values from the rules
+ * each command declares with `completes()` (src/cli/completion_rules.ts). Every argument and
+ * every flag taking a value must have one: {@link completionRuleProblems} names those that
+ * do not, and a test runs it over the real program.
  */
-import { type Command, Help, type Option } from "@commander-js/extra-typings";
+import { type Argument, type Command, Help, type Option } from "@commander-js/extra-typings";
+import { type Candidate, type Rule, rulesOf, type ValueKind } from "./completion_rules.ts";
+
+export type { Candidate, ValueKind } from "./completion_rules.ts";
 
 /** Cobra's directive bits. */
 export const Directive = {
@@ -25,12 +26,6 @@ export const Directive = {
   KeepOrder: 32,
 } as const;
 
-/** One completion candidate. */
-export interface Candidate {
-  value: string;
-  description?: string;
-}
-
 /** The answer to one completion request. */
 export interface Completion {
   candidates: Candidate[];
@@ -39,61 +34,17 @@ export interface Completion {
 
 /** Where completion finds names outside the command tree (a cluster, kubeconfig files). */
 export interface CompletionSource {
-  /** Names from the cluster or kubeconfig, for the flags given so far (e.g. -n, --context). */
-  list(kind: ValueKind, flags: Record<string, string>): Promise<Candidate[]>;
+  /**
+   * Names from the cluster or kubeconfig, for the flags given so far (long names without
+   * dashes: `namespace`, `context`, ...); `name` is the object whose UID a *-uid kind asks for.
+   */
+  list(kind: ValueKind, flags: Record<string, string>, name?: string): Promise<Candidate[]>;
 }
-
-/** The kinds of names completion can look up. */
-export type ValueKind =
-  | "namespaces"
-  | "serviceaccounts"
-  | "secrets"
-  | "pods"
-  | "nodes"
-  | "bootstrap-token-ids"
-  | "contexts"
-  | "clusters"
-  | "users";
-
-type ValueRule =
-  | { kind: ValueKind }
-  | { files: true }
-  | { byFlag: string; kinds: Record<string, ValueKind> };
-
-/** Values of flags, by long name: cluster lookups, or files (the shell's own completion). */
-export const FLAG_VALUES: Record<string, ValueRule> = {
-  namespace: { kind: "namespaces" },
-  context: { kind: "contexts" },
-  cluster: { kind: "clusters" },
-  user: { kind: "users" },
-  kubeconfig: { files: true },
-  "certificate-authority": { files: true },
-  "client-certificate": { files: true },
-  "client-key": { files: true },
-  jwks: { files: true },
-  dir: { files: true },
-  "bound-object-name": {
-    byFlag: "bound-object-kind",
-    kinds: { Pod: "pods", Secret: "secrets", Node: "nodes" },
-  },
-};
-
-/** Values of positional arguments, by the argument's name in the command definition. */
-export const ARGUMENT_VALUES: Record<string, ValueRule | "none"> = {
-  SA: { kind: "serviceaccounts" },
-  SERVICE_ACCOUNT: { kind: "serviceaccounts" },
-  SERVICEACCOUNT: { kind: "serviceaccounts" },
-  SECRET: { kind: "secrets" },
-  TOKEN_ID: { kind: "bootstrap-token-ids" },
-  BOOTSTRAP_TOKEN_ID: { kind: "bootstrap-token-ids" },
-  NAMESPACE: { kind: "namespaces" },
-  CONTEXT: { kind: "contexts" },
-  FILE: { files: true },
-  TOKEN: "none",
-};
 
 // deno-lint-ignore no-explicit-any
 type AnyCommand = Command<any, any, any>;
+
+const NONE: Completion = { candidates: [], directive: Directive.NoFileComp };
 
 /** Answer a completion request for `words` (the last one is being completed). */
 export async function complete(
@@ -107,18 +58,18 @@ export async function complete(
   let cmd = program;
   const flags: Record<string, string> = {};
   const positionals: string[] = [];
-  let pending: Option | undefined;
+  let pending: { option: Option; owner: AnyCommand } | undefined;
   let operandsOnly = false;
   for (const word of words.slice(0, -1)) {
     if (pending) {
-      flags[flagName(pending)] = word;
+      flags[flagName(pending.option)] = word;
       pending = undefined;
     } else if (word === "--") {
       operandsOnly = true;
     } else if (!operandsOnly && word.startsWith("-") && word !== "-") {
-      const { option, value } = splitFlag(cmd, word);
-      if (option && takesValue(option)) {
-        if (value === undefined) pending = option;
+      const { option, owner, value } = splitFlag(cmd, word);
+      if (option && owner && takesValue(option)) {
+        if (value === undefined) pending = { option, owner };
         else flags[flagName(option)] = value;
       } else if (option) {
         flags[flagName(option)] = "true";
@@ -130,14 +81,22 @@ export async function complete(
     }
   }
 
-  if (pending) return await flagValues(pending, toComplete, flags, source, "");
+  const state = { flags, source, cmd, positionals };
+  if (pending) {
+    const { option, owner } = pending;
+    return await resolve(optionRule(owner, option), { ...state, toComplete, prefix: "", option });
+  }
   if (!operandsOnly && toComplete.startsWith("-")) {
     const eq = toComplete.indexOf("=");
     if (toComplete.startsWith("--") && eq > 0) {
-      const { option } = splitFlag(cmd, toComplete.slice(0, eq));
-      if (option && takesValue(option)) {
-        const prefix = toComplete.slice(0, eq + 1);
-        return await flagValues(option, toComplete.slice(eq + 1), flags, source, prefix);
+      const { option, owner } = splitFlag(cmd, toComplete.slice(0, eq));
+      if (option && owner && takesValue(option)) {
+        return await resolve(optionRule(owner, option), {
+          ...state,
+          toComplete: toComplete.slice(eq + 1),
+          prefix: toComplete.slice(0, eq + 1),
+          option,
+        });
       }
     }
     const options = [...help.visibleOptions(cmd), ...help.visibleGlobalOptions(cmd)];
@@ -158,50 +117,209 @@ export async function complete(
     return { candidates: filter(candidates, toComplete), directive: Directive.NoFileComp };
   }
   const args = cmd.registeredArguments;
+  const index = Math.min(positionals.length, args.length - 1);
   const arg = args[positionals.length] ?? (args.at(-1)?.variadic ? args.at(-1) : undefined);
-  if (!arg) return { candidates: [], directive: Directive.NoFileComp };
-  const rule = ARGUMENT_VALUES[arg.name().toUpperCase().replace(/[^A-Z_]/g, "")];
-  if (arg.argChoices) {
-    return {
-      candidates: filter(arg.argChoices.map((value) => ({ value })), toComplete),
-      directive: Directive.NoFileComp,
-    };
-  }
-  if (rule === "none") return { candidates: [], directive: Directive.NoFileComp };
-  if (!rule) return { candidates: [], directive: Directive.Default };
-  return await fromRule(rule, toComplete, flags, source, "");
+  if (!arg) return NONE;
+  // A variadic argument does not offer the values it was already given.
+  const given = new Set(arg.variadic ? positionals.slice(index) : []);
+  const found = await resolve(argumentRule(cmd, arg), {
+    ...state,
+    toComplete,
+    prefix: "",
+    argument: arg,
+  });
+  return { ...found, candidates: found.candidates.filter((c) => !given.has(c.value)) };
 }
 
-async function flagValues(
-  option: Option,
-  toComplete: string,
-  flags: Record<string, string>,
-  source: CompletionSource,
-  prefix: string,
-): Promise<Completion> {
-  const choices = option.argChoices ?? listedValues(option.description);
-  if (choices) {
-    const candidates = choices.map((v) => ({ value: prefix + v }));
-    return { candidates: filter(candidates, prefix + toComplete), directive: Directive.NoFileComp };
-  }
-  const rule = FLAG_VALUES[flagName(option)];
-  if (!rule) return { candidates: [], directive: Directive.NoFileComp };
-  return await fromRule(rule, toComplete, flags, source, prefix);
+interface ResolveState {
+  cmd: AnyCommand;
+  flags: Record<string, string>;
+  positionals: string[];
+  source: CompletionSource;
+  toComplete: string;
+  /** Put before each candidate: "--output=" when completing `--output=<value>`. */
+  prefix: string;
+  option?: Option;
+  argument?: Argument;
 }
 
-async function fromRule(
-  rule: ValueRule,
-  toComplete: string,
+async function resolve(rule: Rule | undefined, s: ResolveState): Promise<Completion> {
+  if (!rule) return NONE;
+  switch (rule.type) {
+    case "none":
+      return NONE;
+    case "files":
+      return { candidates: [], directive: Directive.Default };
+    case "values":
+      return offer(rule.values, s, Directive.NoFileComp);
+    case "help": {
+      const listed = listedValues(s.option?.description ?? s.argument?.description ?? "");
+      return offer((listed ?? []).map((value) => ({ value })), s, Directive.NoFileComp);
+    }
+    case "lookup": {
+      const name = rule.nameFlag ? s.flags[flagKey(rule.nameFlag)] : undefined;
+      if (rule.nameFlag && !name) return NONE;
+      return offer(await list(s, rule.kind, s.flags, name), s, Directive.NoFileComp);
+    }
+    case "service-account":
+      return await serviceAccounts(rule.bare, s);
+    case "by-arg": {
+      const at = s.cmd.registeredArguments.findIndex((a) => a.name() === rule.arg);
+      return await resolve(rule.rules[s.positionals[at] ?? ""], s);
+    }
+    case "by-flag":
+      return await resolve(rule.rules[s.flags[flagKey(rule.flag)] ?? ""], s);
+  }
+}
+
+/** NAMESPACE/NAME: namespaces (with "/", no space after) until a "/" is typed, then names. */
+async function serviceAccounts(bare: boolean, s: ResolveState): Promise<Completion> {
+  const slash = s.toComplete.indexOf("/");
+  if (slash >= 0) {
+    const ns = s.toComplete.slice(0, slash);
+    const names = await list(s, "serviceaccounts", { ...s.flags, namespace: ns });
+    const candidates = names.map((c) => ({ ...c, value: `${ns}/${c.value}` }));
+    return offer(candidates, s, Directive.NoFileComp);
+  }
+  const [namespaces, names] = await Promise.all([
+    list(s, "namespaces", s.flags),
+    bare ? list(s, "serviceaccounts", s.flags) : Promise.resolve([]),
+  ]);
+  const candidates = [
+    ...names,
+    ...namespaces.map((c) => ({ value: `${c.value}/`, description: "namespace" })),
+  ];
+  const found = offer(candidates, s, Directive.NoFileComp);
+  const partial = found.candidates.some((c) => c.value.endsWith("/"));
+  return partial ? { ...found, directive: found.directive | Directive.NoSpace } : found;
+}
+
+function list(
+  s: ResolveState,
+  kind: ValueKind,
   flags: Record<string, string>,
-  source: CompletionSource,
-  prefix: string,
-): Promise<Completion> {
-  if ("files" in rule) return { candidates: [], directive: Directive.Default };
-  const kind = "kind" in rule ? rule.kind : rule.kinds[flags[rule.byFlag] ?? ""];
-  if (!kind) return { candidates: [], directive: Directive.NoFileComp };
-  const found = await source.list(kind, flags).catch(() => []);
-  const candidates = found.map((c) => ({ ...c, value: prefix + c.value }));
-  return { candidates: filter(candidates, prefix + toComplete), directive: Directive.NoFileComp };
+  name?: string,
+): Promise<Candidate[]> {
+  return s.source.list(kind, flags, name).catch(() => []);
+}
+
+function offer(candidates: Candidate[], s: ResolveState, directive: number): Completion {
+  const prefixed = candidates.map((c) => ({ ...c, value: s.prefix + c.value }));
+  return { candidates: filter(prefixed, s.prefix + s.toComplete), directive };
+}
+
+function optionRule(owner: AnyCommand, option: Option): Rule | undefined {
+  const rule = rulesOf(owner).flags?.[optionKey(option)];
+  if (rule) return rule;
+  return option.argChoices ? { type: "values", values: choices(option.argChoices) } : undefined;
+}
+
+function argumentRule(cmd: AnyCommand, arg: Argument): Rule | undefined {
+  const rule = rulesOf(cmd).args?.[arg.name()];
+  if (rule) return rule;
+  return arg.argChoices ? { type: "values", values: choices(arg.argChoices) } : undefined;
+}
+
+function choices(values: readonly string[]): Candidate[] {
+  return values.map((value) => ({ value }));
+}
+
+/**
+ * What is wrong with the completion rules of `program` and its subcommands, one line each:
+ * arguments and flags taking a value without a rule, rules naming no argument or flag, rules
+ * that cannot work. Empty when all is well.
+ */
+export function completionRuleProblems(program: AnyCommand): string[] {
+  const problems: string[] = [];
+  const walk = (cmd: AnyCommand) => {
+    const path = commandPath(cmd);
+    const where = `completes() in ${sourceFileOf(cmd)}`;
+    const rules = rulesOf(cmd);
+    for (const arg of cmd.registeredArguments) {
+      const rule = rules.args?.[arg.name()];
+      if (!rule && !arg.argChoices) {
+        problems.push(
+          `${path}: argument ${arg.name()} has no completion rule: add ` +
+            `args: { ${arg.name()}: Complete.<rule> } (Complete.none for none) to ${where}`,
+        );
+      }
+      if (rule) checkRule(rule, cmd, `${path}: argument ${arg.name()}`, arg.description, problems);
+    }
+    for (const option of cmd.options) {
+      if (!takesValue(option)) continue;
+      const key = optionKey(option);
+      const rule = rules.flags?.[key];
+      if (!rule && !option.argChoices) {
+        problems.push(
+          `${path}: flag ${key} has no completion rule: add ` +
+            `"${key}": Complete.<rule> (Complete.none for none) to flags of ${where}`,
+        );
+      }
+      if (rule) checkRule(rule, cmd, `${path}: flag ${key}`, option.description, problems);
+    }
+    for (const name of Object.keys(rules.args ?? {})) {
+      if (!cmd.registeredArguments.some((a) => a.name() === name)) {
+        problems.push(`${path}: completion rule for argument ${name}, which it does not have`);
+      }
+    }
+    for (const key of Object.keys(rules.flags ?? {})) {
+      const option = cmd.options.find((o) => optionKey(o) === key);
+      if (!option) {
+        problems.push(`${path}: completion rule for flag ${key}, which it does not have`);
+      } else if (!takesValue(option)) {
+        problems.push(`${path}: completion rule for flag ${key}, which takes no value`);
+      }
+    }
+    cmd.commands.forEach(walk);
+  };
+  walk(program);
+  return problems;
+}
+
+function checkRule(
+  rule: Rule,
+  cmd: AnyCommand,
+  what: string,
+  description: string,
+  problems: string[],
+): void {
+  const hasFlag = (flag: string) => {
+    for (let c: AnyCommand | null = cmd; c; c = c.parent) {
+      if (c.options.some((o) => o.long === flag || o.short === flag)) return true;
+    }
+    return false;
+  };
+  if (rule.type === "help" && !listedValues(description)) {
+    problems.push(`${what}: Complete.fromHelp, but its help lists no values after a colon`);
+  }
+  if (rule.type === "lookup" && rule.nameFlag && !hasFlag(rule.nameFlag)) {
+    problems.push(`${what}: looks up the object named by ${rule.nameFlag}, an unknown flag`);
+  }
+  if (rule.type === "by-arg") {
+    if (!cmd.registeredArguments.some((a) => a.name() === rule.arg)) {
+      problems.push(`${what}: chosen by argument ${rule.arg}, which the command does not have`);
+    }
+    for (const r of Object.values(rule.rules)) checkRule(r, cmd, what, description, problems);
+  }
+  if (rule.type === "by-flag") {
+    if (!hasFlag(rule.flag)) problems.push(`${what}: chosen by ${rule.flag}, an unknown flag`);
+    for (const r of Object.values(rule.rules)) checkRule(r, cmd, what, description, problems);
+  }
+}
+
+function commandPath(cmd: AnyCommand): string {
+  const names: string[] = [];
+  for (let c: AnyCommand | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** Where a command is defined, by the layout of src/cli/: its top-level command's file. */
+function sourceFileOf(cmd: AnyCommand): string {
+  let top = cmd;
+  while (top.parent?.parent) top = top.parent;
+  return top.parent
+    ? `src/cli/${top.name().replaceAll("-", "_")}_command.ts`
+    : "src/cli/program.ts";
 }
 
 /** The protocol's text: candidates a line, then `:<directive>`. */
@@ -217,12 +335,25 @@ function flagName(option: Option): string {
   return (option.long ?? option.short ?? "").replace(/^-+/, "");
 }
 
+/** How rules name a flag: its long form ("--namespace"), else its short one ("-v"). */
+function optionKey(option: Option): string {
+  return option.long ?? option.short ?? "";
+}
+
+/** "--bound-object-kind" as a key of the flags seen so far ("bound-object-kind"). */
+function flagKey(flag: string): string {
+  return flag.replace(/^-+/, "");
+}
+
 function takesValue(option: Option): boolean {
   return option.required || option.optional;
 }
 
 /** The option a flag word names (this command or an ancestor) and an inline value, if any. */
-function splitFlag(cmd: AnyCommand, word: string): { option?: Option; value?: string } {
+function splitFlag(
+  cmd: AnyCommand,
+  word: string,
+): { option?: Option; owner?: AnyCommand; value?: string } {
   let name = word;
   let value: string | undefined;
   if (word.startsWith("--")) {
@@ -234,7 +365,7 @@ function splitFlag(cmd: AnyCommand, word: string): { option?: Option; value?: st
   }
   for (let c: AnyCommand | null = cmd; c; c = c.parent) {
     const option = c.options.find((o) => o.long === name || o.short === name);
-    if (option) return { option, value };
+    if (option) return { option, owner: c, value };
   }
   return {};
 }
@@ -245,7 +376,9 @@ function findCommand(cmd: AnyCommand, name: string): AnyCommand | undefined {
 
 /** "Output format: text, json, yaml" gives its values: single words after the last colon. */
 function listedValues(description: string): string[] | undefined {
-  const m = /:\s*([A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*)+)\s*$/.exec(description);
+  const m = /:\s*([A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*)+)\s*(?:\([^)]*\))?\s*$/.exec(
+    description,
+  );
   return m?.[1].split(",").map((s) => s.trim());
 }
 

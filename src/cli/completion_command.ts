@@ -1,5 +1,6 @@
 /** The `completion` command's subcommands and help; the work is in src/commands/completion.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 import { UsageError } from "../errors.ts";
 
 const SHELL_HELP: Record<string, string> = {
@@ -37,6 +38,8 @@ Examples:
       if (shell === undefined) throw new UsageError(`Shell not specified: ${expected}`);
       throw new UsageError(`Invalid shell "${shell}": ${expected}`);
     });
+  // The shells and "install" are subcommands, offered as such.
+  completes(completion, { args: { SHELL: Complete.none } });
   for (const shell of ["bash", "zsh", "fish", "powershell"] as const) {
     completion.command(shell)
       .usage("")
@@ -47,7 +50,7 @@ Examples:
         await run((ctx) => runCompletionScript(ctx, shell));
       });
   }
-  completion.command("install")
+  const install = completion.command("install")
     .usage("[--dir DIR]")
     .summary("Write kubectl_complete-token next to kubectl-token, for kubectl's completion")
     .option("--dir <dir>", "Folder to write the helper into (default: where kubectl-token is)")
@@ -65,4 +68,5 @@ Examples:
       const { runCompletionInstall } = await import("../commands/completion.ts");
       await run((ctx) => runCompletionInstall(ctx, opts));
     });
+  completes(install, { flags: { "--dir": Complete.files } });
 }

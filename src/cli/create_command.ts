@@ -1,10 +1,11 @@
 /** The `create` command's flags and help; the work is in src/commands/create.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 import { collect } from "./flags.ts";
 
 /** Add `create` to the command tree. */
 export function registerCreate(program: CommandTree, run: Run): void {
-  program.command("create")
+  const cmd = program.command("create")
     .alias("request")
     .usage("[SA] [flags]")
     .argument("[SA]", "Service account name (default: the service account of your own token)")
@@ -50,4 +51,23 @@ Examples:
         runCreate(ctx, { serviceAccount: sa, ...opts, audience: opts.audience ?? [] })
       );
     });
+  completes(cmd, {
+    args: { SA: Complete.lookup("serviceaccounts") },
+    flags: {
+      "--duration": Complete.none,
+      "--audience": Complete.none,
+      "--bound-object-kind": Complete.fromHelp,
+      "--bound-object-name": Complete.byFlag("--bound-object-kind", {
+        Pod: Complete.lookup("pods"),
+        Secret: Complete.lookup("secrets"),
+        Node: Complete.lookup("nodes"),
+      }),
+      "--bound-object-uid": Complete.byFlag("--bound-object-kind", {
+        Pod: Complete.lookup("pod-uid", "--bound-object-name"),
+        Secret: Complete.lookup("secret-uid", "--bound-object-name"),
+        Node: Complete.lookup("node-uid", "--bound-object-name"),
+      }),
+      "--output": Complete.fromHelp,
+    },
+  });
 }

@@ -1,9 +1,10 @@
 /** The `decode` command's flags and help; the work is in src/commands/decode.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 
 /** Add `decode` to the command tree. */
 export function registerDecode(program: CommandTree, run: Run): void {
-  program.command("decode")
+  const cmd = program.command("decode")
     .usage("[TOKEN|-] [flags]")
     .argument("[TOKEN]", 'The token to decode, or "-" to read it from standard input')
     .summary("Show what a token says: claims, expiry, Kubernetes binding")
@@ -30,4 +31,8 @@ Examples:
       const { runDecode } = await import("../commands/decode.ts");
       await run((ctx) => runDecode(ctx, { token, ...opts }));
     });
+  completes(cmd, {
+    args: { TOKEN: Complete.none },
+    flags: { "--jwks": Complete.files, "--output": Complete.fromHelp },
+  });
 }

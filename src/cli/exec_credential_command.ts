@@ -1,10 +1,11 @@
 /** The `exec-credential` command's flags and help; the work is in src/commands/exec_credential.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 import { collect } from "./flags.ts";
 
 /** Add `exec-credential` to the command tree. */
 export function registerExecCredential(program: CommandTree, run: Run): void {
-  program.command("exec-credential")
+  const cmd = program.command("exec-credential")
     .usage("--service-account NS/NAME [flags]")
     .summary("Act as a client-go exec credential plugin for a service account")
     .description(
@@ -35,4 +36,11 @@ Examples:
       const { runExecCredential } = await import("../commands/exec_credential.ts");
       await run((ctx) => runExecCredential(ctx, { ...opts, audience: opts.audience ?? [] }));
     });
+  completes(cmd, {
+    flags: {
+      "--service-account": Complete.serviceAccount({ bare: false }),
+      "--audience": Complete.none,
+      "--duration": Complete.none,
+    },
+  });
 }

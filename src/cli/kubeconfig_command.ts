@@ -1,10 +1,11 @@
 /** The `kubeconfig` command's flags and help; the work is in src/commands/kubeconfig.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 import { collect } from "./flags.ts";
 
 /** Add `kubeconfig` to the command tree. */
 export function registerKubeconfig(program: CommandTree, run: Run): void {
-  program.command("kubeconfig")
+  const cmd = program.command("kubeconfig")
     .usage("SA [flags]")
     .argument("<SA>", "Service account: NAME (in the current namespace) or NAMESPACE/NAME")
     .summary("Write a kubeconfig for a service account")
@@ -37,4 +38,14 @@ Examples:
         runKubeconfig(ctx, { serviceAccount: sa, ...opts, audience: opts.audience ?? [] })
       );
     });
+  completes(cmd, {
+    args: { SA: Complete.serviceAccount({ bare: true }) },
+    flags: {
+      "--duration": Complete.none,
+      "--audience": Complete.none,
+      "--output-file": Complete.files,
+      "--merge": Complete.files,
+      "--name": Complete.none,
+    },
+  });
 }

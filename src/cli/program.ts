@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import { CommandContext } from "./context.ts";
 import { VERSION } from "../version.ts";
 import { collect } from "./flags.ts";
+import { Complete, completes } from "./completion_rules.ts";
 import { registerCreate } from "./create_command.ts";
 import { registerDecode } from "./decode_command.ts";
 import { registerWhoami } from "./whoami_command.ts";
@@ -86,6 +87,27 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
     .addOption(new Option("-v, --v <level>", "Log level (6 and up logs each request)").argParser(
       parseLevel,
     ));
+
+  completes(program, {
+    flags: {
+      "--kubeconfig": Complete.files,
+      "--context": Complete.lookup("contexts"),
+      "--cluster": Complete.lookup("clusters"),
+      "--user": Complete.lookup("users"),
+      "--namespace": Complete.lookup("namespaces"),
+      "--server": Complete.lookup("servers"),
+      "--token": Complete.none,
+      "--certificate-authority": Complete.files,
+      "--client-certificate": Complete.files,
+      "--client-key": Complete.files,
+      "--tls-server-name": Complete.none,
+      "--as": Complete.none,
+      "--as-group": Complete.none,
+      "--as-uid": Complete.none,
+      "--request-timeout": Complete.none,
+      "--v": Complete.none,
+    },
+  });
 
   const context = () => {
     const o = program.opts();

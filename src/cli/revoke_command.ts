@@ -1,9 +1,10 @@
 /** The `revoke` command's flags and help; the work is in src/commands/revoke.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 
 /** Add `revoke` to the command tree. */
 export function registerRevoke(program: CommandTree, run: Run): void {
-  program.command("revoke")
+  const cmd = program.command("revoke")
     .usage(
       "(secret NAME | bootstrap ID | token TOKEN|- | --unused-for D | --orphaned | --expired) [flags]",
     )
@@ -51,4 +52,19 @@ Examples:
       const { runRevoke } = await import("../commands/revoke.ts");
       await run((ctx) => runRevoke(ctx, { kind, name, ...opts }));
     });
+  completes(cmd, {
+    args: {
+      KIND: Complete.values(
+        "secret\tA legacy service-account token Secret",
+        "bootstrap\tA bootstrap token, by ID",
+        "token\tA bound token (- reads standard input)",
+      ),
+      NAME: Complete.byArg("KIND", {
+        secret: Complete.lookup("token-secrets"),
+        bootstrap: Complete.lookup("bootstrap-token-ids"),
+        token: Complete.none,
+      }),
+    },
+    flags: { "--unused-for": Complete.none, "--chunk-size": Complete.none },
+  });
 }

@@ -1,9 +1,10 @@
 /** The `rotate` command's flags and help; the work is in src/commands/rotate.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 
 /** Add `rotate` to the command tree. */
 export function registerRotate(program: CommandTree, run: Run): void {
-  program.command("rotate")
+  const cmd = program.command("rotate")
     .usage("[secret NAME | bootstrap ID] [flags]")
     .argument("[TARGET]", 'Nothing for the kubeconfig user, "secret" or "bootstrap"')
     .argument("[NAME]", "The Secret name or bootstrap token ID")
@@ -52,4 +53,22 @@ Examples:
       const { runRotate } = await import("../commands/rotate.ts");
       await run((ctx) => runRotate(ctx, { target, name, ...opts }));
     });
+  completes(cmd, {
+    args: {
+      TARGET: Complete.values(
+        "secret\tA legacy service-account token Secret",
+        "bootstrap\tA bootstrap token, by ID",
+      ),
+      NAME: Complete.byArg("TARGET", {
+        secret: Complete.lookup("token-secrets"),
+        bootstrap: Complete.lookup("bootstrap-token-ids"),
+      }),
+    },
+    flags: {
+      "--service-account": Complete.serviceAccount({ bare: false }),
+      "--duration": Complete.none,
+      "--grace": Complete.none,
+      "--timeout": Complete.none,
+    },
+  });
 }

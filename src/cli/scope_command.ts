@@ -1,9 +1,10 @@
 /** The `scope` command's flags and help; the work is in src/commands/scope.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 
 /** Add `scope` to the command tree. */
 export function registerScope(program: CommandTree, run: Run): void {
-  program.command("scope")
+  const cmd = program.command("scope")
     .usage("[flags]")
     .summary("What the current credential may do in a namespace, risky rights marked")
     .description(
@@ -24,4 +25,5 @@ Examples:
       const { runScope } = await import("../commands/scope.ts");
       await run((ctx) => runScope(ctx, opts));
     });
+  completes(cmd, { flags: { "--output": Complete.fromHelp } });
 }

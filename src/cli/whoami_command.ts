@@ -1,9 +1,10 @@
 /** The `whoami` command's flags and help; the work is in src/commands/whoami.ts. */
 import type { CommandTree, Run } from "./types.ts";
+import { Complete, completes } from "./completion_rules.ts";
 
 /** Add `whoami` to the command tree. */
 export function registerWhoami(program: CommandTree, run: Run): void {
-  program.command("whoami")
+  const cmd = program.command("whoami")
     .usage("[flags]")
     .summary("Show who the API server thinks you are")
     .description(
@@ -27,4 +28,5 @@ Examples:
       const { runWhoami } = await import("../commands/whoami.ts");
       await run((ctx) => runWhoami(ctx, opts));
     });
+  completes(cmd, { flags: { "--output": Complete.fromHelp } });
 }

@@ -229,7 +229,12 @@ function connectionFlags(flags: Record<string, string>): ConnectionFlags {
 
 interface NamedList {
   items?: {
-    metadata?: { name?: string; namespace?: string };
+    metadata?: {
+      name?: string;
+      namespace?: string;
+      uid?: string;
+      annotations?: Record<string, string>;
+    };
     type?: string;
     data?: Record<string, string>;
   }[];
@@ -238,14 +243,14 @@ interface NamedList {
 /** Names from the kubeconfig files and the cluster, each lookup bounded by a short timeout. */
 export function clusterSource(runtime: Runtime, timeoutMs = CLUSTER_TIMEOUT_MS): CompletionSource {
   return {
-    async list(kind: ValueKind, flags: Record<string, string>): Promise<Candidate[]> {
+    async list(kind: ValueKind, flags: Record<string, string>, name?: string) {
       const ctx = new CommandContext(runtime, connectionFlags(flags), 0);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<Candidate[]>((resolve) => {
         timer = setTimeout(() => resolve([]), timeoutMs);
       });
       try {
-        return await Promise.race([lookup(ctx, kind, timeoutMs), deadline]);
+        return await Promise.race([lookup(ctx, kind, name, timeoutMs), deadline]);
       } finally {
         clearTimeout(timer);
         await ctx.close();
@@ -254,18 +259,31 @@ export function clusterSource(runtime: Runtime, timeoutMs = CLUSTER_TIMEOUT_MS):
   };
 }
 
+/** The API paths of the objects a token can be bound to, by the *-uid lookup kinds. */
+const UID_OF: Partial<Record<ValueKind, (ns: string, name: string) => string>> = {
+  "pod-uid": (ns, name) => `/api/v1/namespaces/${ns}/pods/${name}`,
+  "secret-uid": (ns, name) => `/api/v1/namespaces/${ns}/secrets/${name}`,
+  "node-uid": (_ns, name) => `/api/v1/nodes/${name}`,
+};
+
 async function lookup(
   ctx: CommandContext,
   kind: ValueKind,
+  name: string | undefined,
   timeoutMs: number,
 ): Promise<Candidate[]> {
-  if (kind === "contexts" || kind === "clusters" || kind === "users") {
+  if (kind === "contexts" || kind === "clusters" || kind === "users" || kind === "servers") {
     // From the kubeconfig alone: no cluster is needed to pick a context.
     const m = await import("../kubeconfig/mod.ts");
     const paths = await m.kubeconfigPaths(ctx.runtime, ctx.flags);
     const merged = m.mergeKubeconfigs(await m.readKubeconfigFiles(ctx.runtime, paths));
     if (kind === "clusters") return [...merged.clusters.keys()].map((value) => ({ value }));
     if (kind === "users") return [...merged.users.keys()].map((value) => ({ value }));
+    if (kind === "servers") {
+      return [...merged.clusters.values()].flatMap(({ name, value }) =>
+        value.server ? [{ value: value.server, description: `cluster ${name}` }] : []
+      );
+    }
     return [...merged.contexts.values()].map(({ name, value }) => ({
       value: name,
       description: `cluster ${value.cluster ?? ""}${
@@ -279,6 +297,17 @@ async function lookup(
   const names = (list: NamedList) =>
     (list.items ?? []).map((i) => ({ value: i.metadata?.name ?? "" })).filter((c) => c.value);
   const ns = encodeURIComponent(namespace);
+  const ofType = (type: string) => `fieldSelector=${encodeURIComponent(`type=${type}`)}`;
+  const uidPath = UID_OF[kind];
+  if (uidPath) {
+    if (!name) return [];
+    const object = await client.get<{ metadata?: { uid?: string } }>(
+      uidPath(ns, encodeURIComponent(name)),
+      { timeoutMs },
+    );
+    const uid = object.metadata?.uid;
+    return uid ? [{ value: uid, description: name }] : [];
+  }
   switch (kind) {
     case "namespaces":
       return names(await get("/api/v1/namespaces"));
@@ -293,10 +322,24 @@ async function lookup(
         value: s.metadata?.name ?? "",
         description: s.type,
       })).filter((c) => c.value);
+    case "token-secrets": {
+      const path = `/api/v1/namespaces/${ns}/secrets?${
+        ofType("kubernetes.io/service-account-token")
+      }`;
+      return ((await get(path)).items ?? []).map((s) => {
+        const account = s.metadata?.annotations?.["kubernetes.io/service-account.name"];
+        return {
+          value: s.metadata?.name ?? "",
+          description: account ? `service account ${account}` : undefined,
+        };
+      }).filter((c) => c.value);
+    }
     case "bootstrap-token-ids": {
-      const list = await get("/api/v1/namespaces/kube-system/secrets");
-      return (list.items ?? [])
-        .filter((s) => s.type === "bootstrap.kubernetes.io/token")
+      // Only the ID, from the Secret's name: the token's secret part is never offered.
+      const path = `/api/v1/namespaces/kube-system/secrets?${
+        ofType("bootstrap.kubernetes.io/token")
+      }`;
+      return ((await get(path)).items ?? [])
         .map((s) => /^bootstrap-token-([a-z0-9]{6})$/.exec(s.metadata?.name ?? "")?.[1] ?? "")
         .filter((id) => id)
         .map((value) => ({ value }));

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Command } from "@commander-js/extra-typings";
-import { complete } from "../../src/cli/complete.ts";
-import { clusterSource } from "../../src/commands/completion.ts";
-import { denoRuntime } from "../../src/runtime.ts";
 import { pluginBinDir, runCli, runKubectl } from "./_cli.ts";
-import { create, freshNamespace } from "./_cluster.ts";
+import {
+  adminUser,
+  clusterEntry,
+  create,
+  freshNamespace,
+  legacyToken,
+  writeKubeconfig,
+} from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
 /** The candidates (values only) and the directive of a `__complete` answer. */
@@ -101,40 +104,6 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
       await Deno.remove(kubeconfig);
       assert.deepEqual(parse(r.stdout).values, ["prod", "staging"]);
     });
-    await t.step("bootstrap token IDs and Secrets for arguments named so", async () => {
-      // A command another engineer might add: its argument names pick the completion.
-      const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
-      await create(target, {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
-        type: "bootstrap.kubernetes.io/token",
-        stringData: { "token-id": id, "token-secret": "0123456789abcdef" },
-      });
-      const program = new Command().name("kubectl token")
-        .option("--kubeconfig <path>").option("-n, --namespace <ns>");
-      program.command("revoke").argument("[TOKEN_ID]");
-      program.command("inspect").argument("[SECRET]");
-      const source = clusterSource(denoRuntime());
-      const ids = await complete(
-        program,
-        ["revoke", "--kubeconfig", target.kubeconfig, ""],
-        source,
-      );
-      const values = ids.candidates.map((c) => c.value);
-      if (target.local) assert.deepEqual(values, [id]);
-      else {
-        // Other tests on the same real cluster leave their bootstrap tokens in kube-system too.
-        target.note("shared kube-system on a real cluster: checking the token is among the IDs");
-        assert.ok(values.includes(id), values.join(","));
-      }
-      const secrets = await complete(
-        program,
-        ["--kubeconfig", target.kubeconfig, "inspect", "-n", ns, "an"],
-        source,
-      );
-      assert.deepEqual(secrets.candidates.map((c) => c.value), ["anchor"]);
-    });
     await t.step("a cluster that does not answer gives nothing, quickly", async () => {
       if (!target.local) {
         target.note("needs the local server's fault injection: step skipped");
@@ -148,6 +117,150 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
       assert.ok(performance.now() - started < 15_000, "completion waited for the cluster");
     });
   } finally {
+    await target.close();
+  }
+});
+
+/** A PATH whose kubectl-token has kubectl's completion helper beside it, and a cleanup. */
+async function helperPath(): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "kubectl-token-helper-" });
+  await Deno.copyFile(join(await pluginBinDir(), "kubectl-token"), join(dir, "kubectl-token"));
+  const r = await runCli(["completion", "install", "--dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  return {
+    path: `${dir}:${Deno.env.get("PATH")}`,
+    remove: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+Deno.test("kubectl token <TAB> completes every argument that names a cluster object", async (t) => {
+  const target = await startTarget();
+  const helper = await helperPath();
+  try {
+    const ns = await freshNamespace(target, "compl");
+    const legacy = await legacyToken(target, ns, "robot");
+    const anchor = await create(target, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "anchor", namespace: ns },
+      type: "Opaque",
+    });
+    const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
+    const secretPart = "0123456789abcdef";
+    await create(target, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
+      type: "bootstrap.kubernetes.io/token",
+      stringData: { "token-id": id, "token-secret": secretPart },
+    });
+    const inNamespace = await writeKubeconfig(
+      await clusterEntry(target),
+      await adminUser(target),
+      ns,
+    );
+    const env = { KUBECONFIG: target.kubeconfig, PATH: helper.path };
+
+    /** kubectl's own `__complete` for `kubectl token WORDS...`. */
+    const tab = async (words: string[], extra: Record<string, string> = {}) => {
+      const r = await runKubectl(["__complete", "token", ...words], { env: { ...env, ...extra } });
+      assert.equal(r.code, 0, r.stderr);
+      // Only the protocol: never a token, not even the bootstrap token's secret part.
+      assert.ok(!r.stdout.includes(legacy.token) && !r.stdout.includes(secretPart), r.stdout);
+      return parse(r.stdout);
+    };
+
+    // [words, values that must be offered, values that must not, directive]
+    const cases: [string[], string[], string[], number][] = [
+      [["revoke", "bootstrap", ""], [id], [], 4],
+      [["bootstrap", "delete", ""], [id], [], 4],
+      [["bootstrap", "delete", id, ""], [], [id], 4],
+      [["rotate", "bootstrap", id.slice(0, 3)], [id], [], 4],
+      [["revoke", "secret", "-n", ns, ""], [legacy.name], ["anchor"], 4],
+      [["rotate", "secret", `--namespace=${ns}`, ""], [legacy.name], ["anchor"], 4],
+      [["kubeconfig", `${ns}/`], [`${ns}/robot`], [], 4],
+      [["kubeconfig", ns.slice(0, 8)], [`${ns}/`], [], 6],
+      [["exec-credential", "--service-account", ""], [`${ns}/`, "default/"], [], 6],
+      [["exec-credential", "--service-account", `${ns}/r`], [`${ns}/robot`], [], 4],
+      [["rotate", "--service-account", `${ns}/`], [`${ns}/robot`], [], 4],
+      [
+        ["create", "-n", ns, "--bound-object-kind", "Secret", "--bound-object-name", ""],
+        [
+          "anchor",
+          legacy.name,
+        ],
+        [],
+        4,
+      ],
+      [
+        [
+          "create",
+          "-n",
+          ns,
+          "--bound-object-kind",
+          "Secret",
+          "--bound-object-name",
+          "anchor",
+          "--bound-object-uid",
+          "",
+        ],
+        [anchor.metadata.uid],
+        [],
+        4,
+      ],
+      [["audit", "--fail-on", ""], ["info", "low", "medium", "high", "critical"], [], 4],
+      [["-n", ""], [ns, "kube-system"], [], 4],
+    ];
+    for (const [words, offered, absent, directive] of cases) {
+      await t.step(words.join(" "), async () => {
+        const got = await tab(words);
+        for (const v of offered) assert.ok(got.values.includes(v), `${v} in ${got.values}`);
+        for (const v of absent) assert.ok(!got.values.includes(v), `${v} not in ${got.values}`);
+        assert.equal(got.directive, directive);
+      });
+    }
+    await t.step("revoke and rotate offer what they act on", async () => {
+      assert.deepEqual(await tab(["revoke", ""]), {
+        values: ["secret", "bootstrap", "token"],
+        directive: 4,
+      });
+      assert.deepEqual(await tab(["rotate", ""]), {
+        values: ["secret", "bootstrap"],
+        directive: 4,
+      });
+      assert.deepEqual(await tab(["revoke", "token", ""]), { values: [], directive: 4 });
+    });
+    await t.step("the namespace of the kubeconfig's context", async () => {
+      const got = await tab(["revoke", "secret", ""], { KUBECONFIG: inNamespace });
+      assert.ok(got.values.includes(legacy.name), got.values.join(" "));
+      assert.ok(!got.values.includes("anchor"), got.values.join(" "));
+      const own = await tab(["kubeconfig", "rob"], { KUBECONFIG: inNamespace });
+      assert.deepEqual(own, { values: ["robot"], directive: 4 });
+    });
+    await t.step("an unreachable cluster: nothing, and no file completion", async () => {
+      const down = await writeKubeconfig(
+        { name: "down", cluster: { server: "https://127.0.0.1:1" } },
+        { token: "x" },
+      );
+      try {
+        for (
+          const words of [["revoke", "secret", ""], ["bootstrap", "delete", ""], [
+            "kubeconfig",
+            "ci/",
+          ]]
+        ) {
+          const r = await runKubectl(["__complete", "token", ...words], {
+            env: { ...env, KUBECONFIG: down },
+          });
+          assert.equal(r.stdout, ":4\n", words.join(" "));
+        }
+      } finally {
+        await Deno.remove(down);
+      }
+    });
+    await Deno.remove(inNamespace);
+  } finally {
+    await helper.remove();
     await target.close();
   }
 });
