@@ -18,7 +18,7 @@ export function registerCompletion(program: CommandTree, run: Run): void {
     .argument("[SHELL]")
     .summary("Shell completion: scripts, and the helper for kubectl's own completion")
     .description(
-      'Shell completion. "kubectl token <TAB>" is completed by kubectl\'s own shell completion, which asks the helper kubectl_complete-token (kubectl 1.26+): "completion install" puts it next to kubectl-token (krew cannot). The shell subcommands print scripts that complete kubectl-token when it is run directly. Commands, flags, output formats, bound object kinds, and names from the cluster (namespaces, service accounts, Secrets, bootstrap token IDs) and the kubeconfig (contexts) are completed.',
+      'Shell completion. "kubectl token <TAB>" is completed by kubectl\'s own shell completion, which asks the helper kubectl_complete-token (kubectl 1.26+): "completion install" puts it next to kubectl-token (krew cannot). The shell subcommands print scripts that complete kubectl-token when it is run directly. Commands, flags, and every argument and flag value with a known set of values are completed: output formats, severities, bound object kinds, names from the cluster in the namespace of -n or the context (namespaces, service accounts, legacy token Secrets, bootstrap token IDs, bound objects and their UIDs; 3 s at most) and from the kubeconfig (contexts, clusters, users, servers).',
     )
     .addHelpText(
       "after",

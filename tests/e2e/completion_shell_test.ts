@@ -91,6 +91,13 @@ ${COMPLETE_LINE}`;
       );
       assert.deepEqual(out.trim().split("\n"), ["token", "json", "yaml", "exec-credential"]);
     });
+    await t.step("kubectl token rotate <TAB>", async () => {
+      const out = await bash(
+        `${setup}\ncomplete_line __start_kubectl kubectl token rotate ""`,
+        env,
+      );
+      assert.deepEqual(out.trim().split("\n"), ["secret", "bootstrap"]);
+    });
   } finally {
     await target.close();
     await Deno.remove(dir, { recursive: true });
@@ -114,6 +121,8 @@ Deno.test("kubectl token completion bash completes kubectl-token run directly", 
       ["kubectl-token completion ", ["bash", "zsh", "fish", "powershell", "install"]],
       [`kubectl-token create -n ${ns} `, ["robot"]],
       ["kubectl-token create --bound-object-kind S", ["Secret"]],
+      ["kubectl-token revoke ", ["secret", "bootstrap", "token"]],
+      [`kubectl-token kubeconfig ${ns}/r`, [`${ns}/robot`]],
     ];
     for (const [line, expected] of cases) {
       await t.step(`${line}<TAB>`, async () => {
