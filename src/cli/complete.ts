@@ -38,7 +38,11 @@ export interface CompletionSource {
    * Names from the cluster or kubeconfig, for the flags given so far (long names without
    * dashes: `namespace`, `context`, ...); `name` is the object whose UID a *-uid kind asks for.
    */
-  list(kind: ValueKind, flags: Record<string, string>, name?: string): Promise<Candidate[]>;
+  list(
+    kind: ValueKind,
+    flags: Record<string, string>,
+    options?: { name?: string },
+  ): Promise<Candidate[]>;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -200,7 +204,7 @@ function list(
   flags: Record<string, string>,
   name?: string,
 ): Promise<Candidate[]> {
-  return s.source.list(kind, flags, name).catch(() => []);
+  return s.source.list(kind, flags, { name }).catch(() => []);
 }
 
 function offer(candidates: Candidate[], s: ResolveState, directive: number): Completion {

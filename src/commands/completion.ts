@@ -243,14 +243,14 @@ interface NamedList {
 /** Names from the kubeconfig files and the cluster, each lookup bounded by a short timeout. */
 export function clusterSource(runtime: Runtime, timeoutMs = CLUSTER_TIMEOUT_MS): CompletionSource {
   return {
-    async list(kind: ValueKind, flags: Record<string, string>, name?: string) {
+    async list(kind: ValueKind, flags: Record<string, string>, options: { name?: string } = {}) {
       const ctx = new CommandContext(runtime, connectionFlags(flags), 0);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<Candidate[]>((resolve) => {
         timer = setTimeout(() => resolve([]), timeoutMs);
       });
       try {
-        return await Promise.race([lookup(ctx, kind, name, timeoutMs), deadline]);
+        return await Promise.race([lookup(ctx, kind, options.name, timeoutMs), deadline]);
       } finally {
         clearTimeout(timer);
         await ctx.close();

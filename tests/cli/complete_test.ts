@@ -57,7 +57,7 @@ Deno.test("completionRuleProblems() names what lacks a rule and rules that canno
 function tableSource(names: Partial<Record<ValueKind, Record<string, string[]>>>) {
   const asked: string[] = [];
   const source: CompletionSource = {
-    list(kind, flags, name) {
+    list(kind, flags, { name } = {}) {
       const ns = flags["namespace"] ?? "default";
       asked.push(`${kind} ${ns}${name ? ` ${name}` : ""}`);
       return Promise.resolve((names[kind]?.[name ?? ns] ?? []).map((value) => ({ value })));
