@@ -64,9 +64,11 @@ type ValueRule =
 export const FLAG_VALUES: Record<string, ValueRule> = {
   namespace: { kind: "namespaces" },
   context: { kind: "contexts" },
+  "requester-context": { kind: "contexts" },
   cluster: { kind: "clusters" },
   user: { kind: "users" },
   kubeconfig: { files: true },
+  "requester-kubeconfig": { files: true },
   "certificate-authority": { files: true },
   "client-certificate": { files: true },
   "client-key": { files: true },
