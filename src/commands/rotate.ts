@@ -326,6 +326,8 @@ async function rotateUser(
   }
   const requester = requesterFor(ctx, request.requester);
   try {
+    // A requester that does not resolve fails before anything else, dry run included.
+    await requester?.ctx.config();
     const { sa, report, audiences, boundObject } = plan;
     const out = ctx.runtime.stdout;
     if (request.dryRun) {
@@ -594,6 +596,7 @@ async function rotateAll(
     );
   }
   const requester = requesterFor(ctx, request.requester);
+  await requester?.ctx.config();
   const rows: SummaryRow[] = [];
   const failures: string[] = [];
   const opened: CommandContext[] = [];
