@@ -21,15 +21,16 @@ class Capture implements Output {
   }
 }
 
-/** The real runtime with a frozen clock, no KUBECONFIG and captured output. */
-function frozenRuntime(at: Date) {
+/** The real runtime with a frozen clock, only `env` in the environment, and captured output. */
+function frozenRuntime(at: Date, env: Record<string, string> = {}) {
   const stdout = new Capture();
   const stderr = new Capture();
+  const vars: Record<string, string> = { HOME: "/nonexistent", ...env };
   const runtime: Runtime = {
     ...denoRuntime(),
     now: () => new Date(at.getTime()),
-    env: (name) => name === "HOME" ? "/nonexistent" : undefined,
-    envAll: () => ({}),
+    env: (name) => vars[name],
+    envAll: () => ({ ...vars }),
     stdout,
     stderr,
   };
@@ -261,6 +262,56 @@ Deno.test("rotate --all --dry-run decides at the threshold at the edges of days 
         assert.equal(await Deno.readTextFile(file), text);
       });
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rotate --all without --kubeconfig works on the files KUBECONFIG merges", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rotate-all-" });
+  try {
+    const at = EDGE_INSTANTS[5];
+    const now = Date.parse(at) / 1000;
+    // The first file has the cluster and the contexts, the second the users, as kubectl allows.
+    const [head, users] = kubeconfig({
+      due: fakeToken("due", now - 7000, 7200),
+      fresh: fakeToken("fresh", now - 60, 7200),
+    }).split("users:\n");
+    const a = join(dir, "a");
+    const b = join(dir, "b");
+    await Deno.writeTextFile(a, head);
+    await Deno.writeTextFile(b, `apiVersion: v1\nkind: Config\nusers:\n${users}`);
+    const { runtime, stdout, stderr } = frozenRuntime(new Date(at), { KUBECONFIG: `${a}:${b}` });
+    assert.equal(
+      await main(["rotate", "--all", "--dry-run", "--requester-context", "admin"], runtime),
+      0,
+    );
+    assert.equal(stderr.text, "");
+    assert.deepEqual(
+      stdout.text.trimEnd().split("\n").slice(1).map((line) => line.split(/ {3,}/).slice(0, 4)),
+      [
+        [b, "due", "team/due", "due"],
+        [b, "fresh", "team/fresh", "skipped"],
+        [b, "admin", "<none>", "skipped"],
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--requester-context completes contexts as --context does", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rotate-all-" });
+  try {
+    const file = join(dir, "config");
+    await Deno.writeTextFile(file, kubeconfig({ ci: "x" }));
+    const { runtime, stdout } = frozenRuntime(new Date(EDGE_INSTANTS[0]));
+    const args = ["__complete", "rotate", "--kubeconfig", file, "--requester-context", ""];
+    assert.equal(await main(args, runtime), 0);
+    assert.deepEqual(
+      stdout.text.trimEnd().split("\n").map((line) => line.split("\t")[0]),
+      ["ci", "admin", ":4"],
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
