@@ -59,6 +59,17 @@ export class CommandContext {
     return this.#client;
   }
 
+  /**
+   * A context for the same connection that authenticates with `credential` instead (e.g. to
+   * check a freshly issued token); close it when done.
+   */
+  withCredential(credential: Credential): CommandContext {
+    const ctx = new CommandContext(this.runtime, this.flags, this.verbosity);
+    ctx.#config = this.config();
+    ctx.#credential = Promise.resolve(credential);
+    return ctx;
+  }
+
   /** Close connections so that the process can exit at once. */
   async close(): Promise<void> {
     if (this.#client) (await this.#client.catch(() => undefined))?.close();

@@ -5,13 +5,25 @@
  */
 import { parseExpirationFlag } from "./_lifetime.ts";
 import { Buffer } from "node:buffer";
+import { join as joinPath, resolve as resolvePath } from "node:path";
 import { CommandContext } from "../cli/context.ts";
-import type { Credential } from "../kubeconfig/types.ts";
+import type { ConnectionFlags, MergedKubeconfig } from "../kubeconfig/types.ts";
 import { ApiError } from "../api/errors.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { formatGoDuration, parseDurationFlag, relativeTime, rfc3339 } from "../output/duration.ts";
+import {
+  expiryPhrase,
+  formatGoDuration,
+  parseDurationFlag,
+  relativeTime,
+  rfc3339,
+} from "../output/duration.ts";
+import { parseDaysFlag } from "../audit/duration.ts";
+import { renderTable } from "../output/printers.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
 import { updateKubeconfigFile } from "../kubeconfig/write.ts";
+import type { KubeconfigChange } from "../kubeconfig/edit.ts";
+import { kubeconfigPaths, readKubeconfigFiles } from "../kubeconfig/files.ts";
+import { mergeKubeconfigs } from "../kubeconfig/merge.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { withLock } from "../fs/lock.ts";
 import { whoami } from "./whoami.ts";
@@ -35,7 +47,26 @@ export interface RotateOptions {
   deleteOld?: boolean;
   grace?: string;
   timeout?: string;
+  /** A context that requests the new token instead of the user being rotated. */
+  requesterContext?: string;
+  /** A kubeconfig whose current (or --requester-context) context requests the new token. */
+  requesterKubeconfig?: string;
+  /** Rotate every token user of the kubeconfig (or of every file in a folder). */
+  all?: boolean;
+  /** With --all: a duration, or a share of the lifetime such as "20%". */
+  ifExpiresWithin?: string;
 }
+
+/** Who requests the new token when it is not the user being rotated. */
+export interface RequesterFlags {
+  context?: string;
+  kubeconfig?: string;
+}
+
+/** When a token is due: it expires within a duration, or within a share of its lifetime. */
+export type ExpiryThreshold =
+  | { kind: "duration"; ms: number; text: string }
+  | { kind: "fraction"; fraction: number; text: string };
 
 /** A validated rotation. */
 export type RotateRequest =
@@ -45,6 +76,15 @@ export type RotateRequest =
     expirationSeconds?: number;
     dryRun: boolean;
     backup: boolean;
+    requester?: RequesterFlags;
+  }
+  | {
+    kind: "all";
+    expirationSeconds?: number;
+    dryRun: boolean;
+    backup: boolean;
+    requester?: RequesterFlags;
+    within: ExpiryThreshold;
   }
   | {
     kind: "secret";
@@ -60,6 +100,51 @@ const SA_TOKEN_TYPE = "kubernetes.io/service-account-token";
 const SA_NAME_ANNOTATION = "kubernetes.io/service-account.name";
 const SA_UID_ANNOTATION = "kubernetes.io/service-account.uid";
 
+/** The default of --if-expires-within: a fifth of the lifetime left. */
+export const DEFAULT_EXPIRES_WITHIN = "20%";
+
+/**
+ * Parse `--if-expires-within`: "20%" (of the token's lifetime left), or a duration such as
+ * "36h", "7d" or "1d12h".
+ */
+export function parseExpiryThreshold(text: string): ExpiryThreshold {
+  const invalid = (detail: string) =>
+    new UsageError(`Invalid value "${text}" for flag --if-expires-within: ${detail}`);
+  const share = /^(\d+(?:\.\d+)?)%$/.exec(text.trim());
+  if (share) {
+    const percent = Number(share[1]);
+    if (percent > 100) throw invalid("a share of the lifetime is at most 100%");
+    return { kind: "fraction", fraction: percent / 100, text: `${share[1]}%` };
+  }
+  try {
+    return { kind: "duration", ms: parseDaysFlag("if-expires-within", text), text: text.trim() };
+  } catch (e) {
+    if (e instanceof UsageError) {
+      throw invalid(
+        "expected a duration such as 36h or 7d, or a share of the lifetime such as 20%",
+      );
+    }
+    throw e;
+  }
+}
+
+/** Whether a token is due at `now`, and how the summary says so. Due at the threshold itself. */
+export function rotationDue(
+  token: { expiresAt: Date; lifetimeSeconds?: number },
+  within: ExpiryThreshold,
+  now: Date,
+): { due: boolean; detail: string } {
+  const left = token.expiresAt.getTime() - now.getTime();
+  const limit = within.kind === "duration"
+    ? within.ms
+    : within.fraction * (token.lifetimeSeconds ?? 0) * 1000;
+  const due = left <= limit;
+  return {
+    due,
+    detail: `${expiryPhrase(token.expiresAt, now)} (${due ? "" : "not "}within ${within.text})`,
+  };
+}
+
 /** Check the flags without touching the cluster; messages name the flag. */
 export function validateRotate(options: RotateOptions): RotateRequest {
   const dryRun = options.dryRun ?? false;
@@ -73,6 +158,19 @@ export function validateRotate(options: RotateOptions): RotateRequest {
     onlyFor("--grace", options.grace, `"rotate secret" and "rotate bootstrap"`);
     onlyFor("--timeout", options.timeout, `"rotate secret"`);
     const expirationSeconds = parseExpirationFlag(options.duration, { allowZero: false });
+    const requester = requesterFlags(options);
+    const backup = options.backup ?? false;
+    if (options.all) {
+      if (options.serviceAccount !== undefined) {
+        throw new UsageError(
+          "Flag --service-account cannot be used with --all: each token names its own " +
+            "service account",
+        );
+      }
+      const within = parseExpiryThreshold(options.ifExpiresWithin ?? DEFAULT_EXPIRES_WITHIN);
+      return { kind: "all", expirationSeconds, dryRun, backup, requester, within };
+    }
+    onlyFor("--if-expires-within", options.ifExpiresWithin, "--all");
     if (options.serviceAccount !== undefined) {
       parseServiceAccountFlag("--service-account", options.serviceAccount);
     }
@@ -81,8 +179,12 @@ export function validateRotate(options: RotateOptions): RotateRequest {
       serviceAccount: options.serviceAccount,
       expirationSeconds,
       dryRun,
-      backup: options.backup ?? false,
+      backup,
+      requester,
     };
+  }
+  for (const [flag, value] of REQUESTER_AND_ALL_FLAGS) {
+    onlyFor(flag, options[value], 'the kubeconfig user (plain "rotate")');
   }
   onlyFor("--service-account", options.serviceAccount, 'the kubeconfig user (plain "rotate")');
   onlyFor("--duration", options.duration, 'the kubeconfig user (plain "rotate")');
@@ -117,12 +219,34 @@ export function validateRotate(options: RotateOptions): RotateRequest {
   );
 }
 
+const REQUESTER_AND_ALL_FLAGS: [string, keyof RotateOptions][] = [
+  ["--requester-context", "requesterContext"],
+  ["--requester-kubeconfig", "requesterKubeconfig"],
+  ["--all", "all"],
+  ["--if-expires-within", "ifExpiresWithin"],
+];
+
+function requesterFlags(options: RotateOptions): RequesterFlags | undefined {
+  for (const [flag, value] of REQUESTER_AND_ALL_FLAGS.slice(0, 2)) {
+    if (options[value] === "") throw new UsageError(`Invalid value "" for flag ${flag}`);
+  }
+  if (options.requesterContext === undefined && options.requesterKubeconfig === undefined) {
+    return undefined;
+  }
+  const flags: RequesterFlags = {};
+  if (options.requesterContext !== undefined) flags.context = options.requesterContext;
+  if (options.requesterKubeconfig !== undefined) flags.kubeconfig = options.requesterKubeconfig;
+  return flags;
+}
+
 /** Rotate; returns the exit code. */
 export async function runRotate(ctx: CommandContext, options: RotateOptions): Promise<number> {
   const request = validateRotate(options);
   switch (request.kind) {
     case "user":
       return await rotateUser(ctx, request);
+    case "all":
+      return await rotateAll(ctx, request);
     case "secret":
       return await rotateSecret(ctx, request);
     case "bootstrap":
@@ -133,6 +257,57 @@ export async function runRotate(ctx: CommandContext, options: RotateOptions): Pr
 // ---------------------------------------------------------------------------------------------
 // The kubeconfig user
 
+/** A user whose token cannot be rotated at all: `rotate --all` lists it as skipped. */
+class NotRotatable extends CliError {
+  /** Why, in a few words, for the summary table. */
+  reason: string;
+  constructor(message: string, reason: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** A rotation of one kubeconfig user, worked out from its entry and its current token. */
+interface UserPlan {
+  /** The user's own connection: the new token is checked against its cluster. */
+  ctx: CommandContext;
+  userName: string;
+  /** The kubeconfig file that defines the user. */
+  file: string;
+  /** Set when the user reads its token from a file, which is then what gets rewritten. */
+  tokenFile?: string;
+  who: string;
+  where: string;
+  sa: ServiceAccountRef;
+  report?: TokenReport;
+  audiences: string[];
+  boundObject?: { kind: "Secret" | "Pod"; name: string; uid?: string };
+  /** The new token's lifetime; undefined when neither --duration nor the old token says. */
+  seconds?: number;
+}
+
+/** The identity that asks for the new token, when it is not the user being rotated. */
+interface Requester {
+  ctx: CommandContext;
+  /** How messages name it: `context "admin"`, `the current context of "ci.kubeconfig"`. */
+  label: string;
+}
+
+function requesterFor(
+  ctx: CommandContext,
+  flags: RequesterFlags | undefined,
+): Requester | undefined {
+  if (!flags) return undefined;
+  const connection: ConnectionFlags = { requestTimeout: ctx.flags.requestTimeout };
+  // Without its own file, the requester's context is one of the same kubeconfig files.
+  const kubeconfig = flags.kubeconfig ?? ctx.flags.kubeconfig;
+  if (kubeconfig !== undefined) connection.kubeconfig = kubeconfig;
+  if (flags.context !== undefined) connection.context = flags.context;
+  const label = (flags.context ? `context "${flags.context}"` : "the current context") +
+    (flags.kubeconfig ? ` of "${flags.kubeconfig}"` : "");
+  return { ctx: new CommandContext(ctx.runtime, connection, ctx.verbosity), label };
+}
+
 async function rotateUser(
   ctx: CommandContext,
   request: Extract<RotateRequest, { kind: "user" }>,
@@ -142,6 +317,59 @@ async function rotateUser(
       "Flag --token cannot be used with rotate: it rotates the token stored for the kubeconfig user",
     );
   }
+  const now = ctx.runtime.now();
+  const plan = await planUser(ctx, request, now);
+  if (plan.seconds === undefined) {
+    throw new UsageError(
+      `The token of ${plan.who} has no expiry to copy: give the new token's lifetime with --duration`,
+    );
+  }
+  const requester = requesterFor(ctx, request.requester);
+  try {
+    // A requester that does not resolve fails before anything else, dry run included.
+    await requester?.ctx.config();
+    const { sa, report, audiences, boundObject } = plan;
+    const out = ctx.runtime.stdout;
+    if (request.dryRun) {
+      out.write(
+        `Would rotate the token of ${plan.where}: a new token for service account ` +
+          `"${sa.namespace}/${sa.name}"` +
+          (audiences.length ? ` (audiences ${audiences.join(", ")})` : "") +
+          ` valid for ${formatGoDuration(plan.seconds * 1000)}` +
+          (boundObject ? `, bound to ${boundObject.kind} "${boundObject.name}"` : "") +
+          (requester ? `, requested by ${requester.label}` : "") +
+          (report?.expiresAt
+            ? `; the current token ${report.expired ? "expired" : "expires"} ${
+              rfc3339(report.expiresAt)
+            } (${relativeTime(report.expiresAt, now)})`
+            : "") +
+          (request.backup ? `; the old file would be kept as a backup` : "") +
+          " (dry run)\n",
+      );
+      return 0;
+    }
+    // An expired token cannot ask for its successor; another identity can.
+    if (report?.expired && !requester) throw expiredError(plan, now);
+    const issued = await issueToken(plan, requester);
+    await writeToken(plan, issued.token, request.backup);
+    const expiry = issued.expiresAt
+      ? `; it expires ${rfc3339(issued.expiresAt)} (${relativeTime(issued.expiresAt, now)})`
+      : "";
+    out.write(
+      `Rotated the token of ${plan.where}: service account "${sa.namespace}/${sa.name}"${expiry}\n`,
+    );
+    return 0;
+  } finally {
+    await requester?.ctx.close();
+  }
+}
+
+/** Work out what rotating the user of `ctx` means; throws when its entry cannot be rotated. */
+async function planUser(
+  ctx: CommandContext,
+  request: { serviceAccount?: string; expirationSeconds?: number },
+  now: Date,
+): Promise<UserPlan> {
   const config = await ctx.config();
   const userName = config.userName;
   const file = config.origin.userFile;
@@ -159,28 +387,33 @@ async function rotateUser(
     case "token-file":
       break;
     case "exec":
-      throw new CliError(
+      throw new NotRotatable(
         `Cannot rotate ${who}: it gets its credential from the exec plugin "${auth.exec.command}", ` +
           `which renews it; nothing is stored to rotate`,
+        `exec plugin "${auth.exec.command}" renews its credential`,
       );
     case "client-certificate":
-      throw new CliError(
+      throw new NotRotatable(
         `Cannot rotate ${who}: it authenticates with a client certificate; renew the ` +
           `certificate instead, or switch the user to a renewing token with ` +
           `"kubectl token kubeconfig SA --exec --merge FILE"`,
+        "client certificate",
       );
     case "basic":
-      throw new CliError(`Cannot rotate ${who}: it authenticates with a username and password`);
+      throw new NotRotatable(
+        `Cannot rotate ${who}: it authenticates with a username and password`,
+        "username and password",
+      );
     case "auth-provider":
-      throw new CliError(
+      throw new NotRotatable(
         `Cannot rotate ${who}: it uses the auth-provider "${auth.name}", which kubectl no longer supports`,
+        `auth-provider "${auth.name}"`,
       );
     case "none":
-      throw new CliError(`Cannot rotate ${who}: it has no token`);
+      throw new NotRotatable(`Cannot rotate ${who}: it has no token`, "no token");
   }
   const credential = await ctx.credential();
   const oldToken = credential.token!;
-  const now = ctx.runtime.now();
   let report: TokenReport | undefined;
   try {
     report = inspectToken(oldToken, now);
@@ -188,9 +421,10 @@ async function rotateUser(
     report = undefined;
   }
   if (report?.kind === "bootstrap") {
-    throw new CliError(
-      `Cannot rotate ${who}: it holds a bootstrap token; use "kubectl token rotate bootstrap ` +
-        `${report.bootstrap!.tokenId}"`,
+    const command = `kubectl token rotate bootstrap ${report.bootstrap!.tokenId}`;
+    throw new NotRotatable(
+      `Cannot rotate ${who}: it holds a bootstrap token; use "${command}"`,
+      `bootstrap token: use "${command}"`,
     );
   }
   const fromClaims = report?.kubernetes?.namespace && report.kubernetes.serviceAccount?.name
@@ -200,103 +434,96 @@ async function rotateUser(
     ? parseServiceAccountFlag("--service-account", request.serviceAccount)
     : fromClaims;
   if (!sa) {
-    throw new CliError(
+    throw new NotRotatable(
       `Cannot rotate ${who}: its token is not a service-account token; name the service ` +
         `account with --service-account NAMESPACE/NAME`,
+      "not a service-account token",
     );
   }
   const expirationSeconds = request.expirationSeconds ?? report?.lifetimeSeconds;
-  if (expirationSeconds === undefined) {
-    throw new UsageError(
-      `The token of ${who} has no expiry to copy: give the new token's lifetime with --duration`,
-    );
-  }
-  const audiences = report?.audiences ?? [];
   const bound = report?.kubernetes?.boundObject;
-  const boundObject = bound?.name && (bound.kind === "Secret" || bound.kind === "Pod")
-    ? { kind: bound.kind, name: bound.name, uid: bound.uid }
-    : undefined;
-  const where = auth.kind === "token-file"
-    ? `token file "${auth.path}" of ${who}`
-    : `${who} in "${file}"`;
-  const out = ctx.runtime.stdout;
-  const seconds = Math.round(expirationSeconds);
-  const lifetime = formatGoDuration(seconds * 1000);
-  if (request.dryRun) {
-    out.write(
-      `Would rotate the token of ${where}: a new token for service account ` +
-        `"${sa.namespace}/${sa.name}"` +
-        (audiences.length ? ` (audiences ${audiences.join(", ")})` : "") +
-        ` valid for ${lifetime}` +
-        (boundObject ? `, bound to ${boundObject.kind} "${boundObject.name}"` : "") +
-        (report?.expiresAt
-          ? `; the current token ${report.expired ? "expired" : "expires"} ${
-            rfc3339(report.expiresAt)
-          } (${relativeTime(report.expiresAt, now)})`
-          : "") +
-        (request.backup ? `; the old file would be kept as a backup` : "") +
-        " (dry run)\n",
-    );
-    return 0;
+  const plan: UserPlan = {
+    ctx,
+    userName,
+    file,
+    who,
+    where: auth.kind === "token-file"
+      ? `token file "${auth.path}" of ${who}`
+      : `${who} in "${file}"`,
+    sa,
+    report,
+    audiences: report?.audiences ?? [],
+  };
+  if (auth.kind === "token-file") plan.tokenFile = auth.path;
+  if (bound?.name && (bound.kind === "Secret" || bound.kind === "Pod")) {
+    plan.boundObject = { kind: bound.kind, name: bound.name, uid: bound.uid };
   }
-  if (report?.expired) {
-    throw new CliError(
-      `Cannot rotate ${who}: its token expired ${relativeTime(report.expiresAt!, now)}; ` +
-        `get a new one with "kubectl token kubeconfig ${sa.name} -n ${sa.namespace} --merge FILE" ` +
-        `using other credentials`,
-    );
-  }
-  const client = await ctx.client();
+  if (expirationSeconds !== undefined) plan.seconds = Math.round(expirationSeconds);
+  return plan;
+}
+
+function expiredError(plan: UserPlan, now: Date): CliError {
+  const { sa } = plan;
+  return new CliError(
+    `Cannot rotate ${plan.who}: its token expired ${relativeTime(plan.report!.expiresAt!, now)}; ` +
+      `rotate it with another identity (--requester-context NAME or --requester-kubeconfig ` +
+      `FILE), or get a new one with "kubectl token kubeconfig ${sa.name} -n ${sa.namespace} ` +
+      `--merge FILE" using other credentials`,
+  );
+}
+
+/** Ask for the new token (as the requester, else as the user itself) and check it. */
+async function issueToken(plan: UserPlan, requester: Requester | undefined) {
+  const { ctx, sa } = plan;
+  const client = await (requester?.ctx ?? ctx).client();
   let issued;
   try {
     issued = await requestToken(client, sa, {
-      audiences,
-      expirationSeconds: seconds,
-      boundObject,
+      audiences: plan.audiences,
+      expirationSeconds: plan.seconds,
+      boundObject: plan.boundObject,
     });
   } catch (e) {
     if (e instanceof ApiError && e.code === 403) {
-      e.message += `; the token of ${who} needs permission to create "serviceaccounts/token" for ` +
-        `its own service account`;
+      e.message += requester
+        ? `; ${requester.label} needs permission to create "serviceaccounts/token" for ` +
+          `"${sa.namespace}/${sa.name}"`
+        : `; the token of ${plan.who} may not create "serviceaccounts/token" for its own ` +
+          `service account (and should not: a token that can mint its successor never ` +
+          `expires): request the new token as a more privileged identity with ` +
+          `--requester-context NAME or --requester-kubeconfig FILE`;
     }
     throw e;
   }
   for (const w of issued.warnings) ctx.warn(w);
   await verifyToken(ctx, issued.token, sa);
+  return issued;
+}
 
-  if (auth.kind === "token-file") {
-    await rewriteTokenFile(ctx, auth.path, issued.token, request.backup);
-  } else {
-    const result = await updateKubeconfigFile(ctx.runtime, file, [{
-      set: ["users", { name: userName }, "user", "token"],
-      value: issued.token,
-    }], { backup: request.backup });
-    if (result.backupPath) ctx.log(1, `kept the previous kubeconfig as "${result.backupPath}"`);
+/** Write the new token where the user keeps it: its token file, or its kubeconfig entry. */
+async function writeToken(plan: UserPlan, token: string, backup: boolean): Promise<void> {
+  if (plan.tokenFile !== undefined) {
+    await rewriteTokenFile(plan.ctx, plan.tokenFile, token, backup);
+    return;
   }
-  const expiry = issued.expiresAt
-    ? `; it expires ${rfc3339(issued.expiresAt)} (${relativeTime(issued.expiresAt, now)})`
-    : "";
-  out.write(
-    `Rotated the token of ${where}: service account "${sa.namespace}/${sa.name}"${expiry}\n`,
+  const result = await updateKubeconfigFile(
+    plan.ctx.runtime,
+    plan.file,
+    [tokenChange(plan, token)],
+    {
+      backup,
+    },
   );
-  return 0;
+  if (result.backupPath) plan.ctx.log(1, `kept the previous kubeconfig as "${result.backupPath}"`);
 }
 
-/** A context like `ctx` whose credential is the given token. */
-class TokenContext extends CommandContext {
-  #credential: Credential;
-  constructor(ctx: CommandContext, token: string) {
-    super(ctx.runtime, ctx.flags, ctx.verbosity);
-    this.#credential = { token, source: "token" };
-  }
-  override credential(): Promise<Credential> {
-    return Promise.resolve(this.#credential);
-  }
+function tokenChange(plan: UserPlan, token: string): KubeconfigChange {
+  return { set: ["users", { name: plan.userName }, "user", "token"], value: token };
 }
 
-/** The new token must authenticate as the service account before anything is written. */
+/** The new token must authenticate as the service account, on the user's own cluster, before anything is written. */
 async function verifyToken(ctx: CommandContext, token: string, sa: ServiceAccountRef) {
-  const check = new TokenContext(ctx, token);
+  const check = ctx.withCredential({ token, source: "token" });
   const expected = `system:serviceaccount:${sa.namespace}:${sa.name}`;
   try {
     const identity = await whoami(check);
@@ -317,6 +544,276 @@ async function verifyToken(ctx: CommandContext, token: string, sa: ServiceAccoun
   } finally {
     await check.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every token user of a kubeconfig: rotate --all
+
+/** One line of the summary table. */
+interface SummaryRow {
+  file: string;
+  user: string;
+  serviceAccount: string;
+  result: "rotated" | "skipped" | "failed" | "due";
+  detail: string;
+}
+
+/** Kubeconfig files read together (one merged view), and the --kubeconfig that selects them. */
+interface KubeconfigSet {
+  files: string[];
+  kubeconfig?: string;
+}
+
+async function rotateAll(
+  ctx: CommandContext,
+  request: Extract<RotateRequest, { kind: "all" }>,
+): Promise<number> {
+  const flags = ctx.flags;
+  if (flags.token) {
+    throw new UsageError(
+      "Flag --token cannot be used with rotate: it rotates the tokens stored in the kubeconfig",
+    );
+  }
+  for (
+    const [flag, set] of [["--context", flags.context], ["--user", flags.user], [
+      "--cluster",
+      flags.cluster,
+    ]]
+  ) {
+    if (set) {
+      throw new UsageError(
+        `Flag ${flag} cannot be used with --all: it rotates every token user of the kubeconfig`,
+      );
+    }
+  }
+  const runtime = ctx.runtime;
+  const now = runtime.now();
+  const { sets, folder } = await kubeconfigSets(ctx);
+  if (folder && request.requester?.context !== undefined && !request.requester.kubeconfig) {
+    throw new UsageError(
+      `Flag --requester-context needs --requester-kubeconfig when --kubeconfig is a folder ` +
+        `("${folder}")`,
+    );
+  }
+  const requester = requesterFor(ctx, request.requester);
+  await requester?.ctx.config();
+  const rows: SummaryRow[] = [];
+  const failures: string[] = [];
+  const opened: CommandContext[] = [];
+  const fail = (row: SummaryRow, e: unknown) => {
+    row.result = "failed";
+    row.detail = oneLine(e instanceof Error ? e.message : String(e));
+    failures.push(`${row.user ? `user "${row.user}" in ` : ""}"${row.file}": ${row.detail}`);
+  };
+  try {
+    // First decide for every user, all at the same instant; then talk to the clusters.
+    const due: { plan: UserPlan; row: SummaryRow }[] = [];
+    for (const set of sets) {
+      let merged: MergedKubeconfig;
+      try {
+        merged = mergeKubeconfigs(await readKubeconfigFiles(runtime, set.files));
+      } catch (e) {
+        const row: SummaryRow = {
+          file: set.files.join(":"),
+          user: "",
+          serviceAccount: "",
+          result: "failed",
+          detail: "",
+        };
+        fail(row, e);
+        rows.push(row);
+        continue;
+      }
+      const contexts = [...merged.contexts.values()];
+      for (const user of merged.users.values()) {
+        const row: SummaryRow = {
+          file: user.file,
+          user: user.name,
+          serviceAccount: "<none>",
+          result: "skipped",
+          detail: "",
+        };
+        rows.push(row);
+        // The user's cluster is where the new token must work: the first context that uses it.
+        const context = contexts.find((c) => c.value.user === user.name);
+        if (!context) {
+          row.detail = "no context uses it, so its cluster is unknown";
+          continue;
+        }
+        const connection: ConnectionFlags = { context: context.name };
+        if (set.kubeconfig !== undefined) connection.kubeconfig = set.kubeconfig;
+        if (flags.requestTimeout !== undefined) connection.requestTimeout = flags.requestTimeout;
+        const target = new CommandContext(runtime, connection, ctx.verbosity);
+        opened.push(target);
+        let plan: UserPlan;
+        try {
+          plan = await planUser(target, request, now);
+        } catch (e) {
+          if (e instanceof NotRotatable) row.detail = e.reason;
+          else fail(row, e);
+          continue;
+        }
+        row.serviceAccount = `${plan.sa.namespace}/${plan.sa.name}`;
+        const expiresAt = plan.report?.expiresAt;
+        if (!expiresAt) {
+          row.detail = 'its token does not expire (a legacy Secret token: use "rotate secret")';
+          continue;
+        }
+        if (request.within.kind === "fraction" && plan.report?.lifetimeSeconds === undefined) {
+          row.detail = `its token has no issue time, so ${request.within.text} of its lifetime ` +
+            `is unknown: use --if-expires-within DURATION`;
+          continue;
+        }
+        const decision = rotationDue(
+          { expiresAt, lifetimeSeconds: plan.report?.lifetimeSeconds },
+          request.within,
+          now,
+        );
+        row.detail = decision.detail;
+        if (!decision.due) continue;
+        if (plan.seconds === undefined) {
+          fail(row, new CliError("its token has no lifetime to copy: give one with --duration"));
+          continue;
+        }
+        if (plan.report?.expired && !requester) {
+          fail(row, expiredError(plan, now));
+          continue;
+        }
+        row.result = "due";
+        due.push({ plan, row });
+      }
+    }
+    if (request.dryRun) {
+      for (const { row } of due) row.detail += "; not rotated (dry run)";
+    } else {
+      await rotateDue(due, requester, request.backup, now, fail);
+    }
+  } finally {
+    await requester?.ctx.close();
+    for (const target of opened) await target.close();
+  }
+  if (rows.length === 0) {
+    runtime.stderr.write(
+      `No users found in ${sets.flatMap((s) => s.files).map((f) => `"${f}"`).join(", ")}\n`,
+    );
+    return 0;
+  }
+  runtime.stdout.write(
+    renderTable(
+      ["FILE", "USER", "SERVICE-ACCOUNT", "RESULT", "DETAIL"],
+      rows.map((r) => [r.file, r.user, r.serviceAccount, r.result, r.detail]),
+    ),
+  );
+  if (failures.length > 0) {
+    throw new CliError(
+      `Cannot rotate ${failures.length} of ${rows.length} users: ${failures.join("; ")}`,
+    );
+  }
+  return 0;
+}
+
+/** Issue and check every due token, then write each kubeconfig once, under one lock. */
+async function rotateDue(
+  due: { plan: UserPlan; row: SummaryRow }[],
+  requester: Requester | undefined,
+  backup: boolean,
+  now: Date,
+  fail: (row: SummaryRow, e: unknown) => void,
+): Promise<void> {
+  interface Issued {
+    plan: UserPlan;
+    row: SummaryRow;
+    token: string;
+    expiresAt?: Date;
+  }
+  const done = ({ row, expiresAt }: Issued) => {
+    row.result = "rotated";
+    row.detail = (expiresAt ? `new token ${expiryPhrase(expiresAt, now)}` : "new token") +
+      `; the old one ${row.detail}`;
+  };
+  const byFile = new Map<string, Issued[]>();
+  for (const { plan, row } of due) {
+    let entry: Issued;
+    try {
+      const issued = await issueToken(plan, requester);
+      entry = { plan, row, token: issued.token, expiresAt: issued.expiresAt };
+    } catch (e) {
+      fail(row, e);
+      continue;
+    }
+    if (plan.tokenFile === undefined) {
+      byFile.set(plan.file, [...byFile.get(plan.file) ?? [], entry]);
+      continue;
+    }
+    try {
+      await rewriteTokenFile(plan.ctx, plan.tokenFile, entry.token, backup);
+      done(entry);
+      row.detail += ` (token file "${plan.tokenFile}")`;
+    } catch (e) {
+      fail(row, e);
+    }
+  }
+  for (const [file, entries] of byFile) {
+    const { ctx } = entries[0].plan;
+    try {
+      const result = await updateKubeconfigFile(
+        ctx.runtime,
+        file,
+        entries.map(({ plan, token }) => tokenChange(plan, token)),
+        { backup },
+      );
+      if (result.backupPath) ctx.log(1, `kept the previous kubeconfig as "${result.backupPath}"`);
+      entries.forEach(done);
+    } catch (e) {
+      for (const { row } of entries) fail(row, e);
+    }
+  }
+}
+
+/**
+ * The kubeconfig files --all works on, as sets read together: `--kubeconfig FILE`; every file
+ * of `--kubeconfig DIR`, each on its own (not hidden ones, nor *.bak and *.lock); else the
+ * files kubectl would merge (KUBECONFIG, ~/.kube/config).
+ */
+async function kubeconfigSets(
+  ctx: CommandContext,
+): Promise<{ sets: KubeconfigSet[]; folder?: string }> {
+  const runtime = ctx.runtime;
+  const given = ctx.flags.kubeconfig;
+  if (given !== undefined) {
+    const path = resolvePath(runtime.cwd(), given);
+    let info;
+    try {
+      info = await runtime.stat(path);
+    } catch {
+      throw new CliError(
+        `Cannot read kubeconfig "${path}" given by "--kubeconfig": no such file or directory`,
+      );
+    }
+    if (!info.isDirectory) return { sets: [{ files: [path], kubeconfig: path }] };
+    const names = (await runtime.readDir(path)).filter((name) =>
+      !name.startsWith(".") && !name.endsWith(".bak") && !name.endsWith(".lock")
+    ).sort();
+    const sets: KubeconfigSet[] = [];
+    for (const name of names) {
+      const file = joinPath(path, name);
+      if ((await runtime.stat(file).catch(() => undefined))?.isFile) {
+        sets.push({ files: [file], kubeconfig: file });
+      }
+    }
+    return { sets, folder: path };
+  }
+  const files = await kubeconfigPaths(runtime, ctx.flags);
+  if (files.length === 0) {
+    throw new CliError(
+      "Cannot rotate: no kubeconfig file found; name a file or a folder of them with --kubeconfig",
+    );
+  }
+  return { sets: [{ files }] };
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, "; ").trim();
 }
 
 async function rewriteTokenFile(
