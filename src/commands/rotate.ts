@@ -11,9 +11,7 @@ import { ApiError } from "../api/errors.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { formatGoDuration, parseDurationFlag, relativeTime, rfc3339 } from "../output/duration.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
-import { updateKubeconfigFile } from "../kubeconfig/write.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
-import { withLock } from "../fs/lock.ts";
+import { updateKubeconfigFile, updateTokenFile } from "../kubeconfig/write.ts";
 import { whoami } from "./whoami.ts";
 import {
   BOOTSTRAP_TOKEN_SECRET_TYPE,
@@ -325,15 +323,7 @@ async function rewriteTokenFile(
   token: string,
   backup: boolean,
 ): Promise<void> {
-  const runtime = ctx.runtime;
-  await withLock(runtime, path, async () => {
-    const old = await runtime.readTextFile(path);
-    if (backup) await writeFileAtomic(runtime, `${path}.bak`, old, { forceMode: 0o600 });
-    // Keep the file's own line ending convention.
-    await writeFileAtomic(runtime, path, token + (old.endsWith("\n") ? "\n" : ""), {
-      mode: 0o600,
-    });
-  }, { what: `token file "${path}"` });
+  await updateTokenFile(ctx.runtime, path, token, { backup });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ Deno.test("editKubeconfigText() adds a missing token key and keeps comments and 
   }], "f");
   assert.equal(
     out,
-    `# top\nusers:\n- name: u # the user\n  user:\n    username: x\n    token: t\n`,
+    `# top\nusers:\n- name: u  # the user\n  user:\n    username: x\n    token: t\n`,
   );
 });
 
@@ -86,7 +86,8 @@ Deno.test("editKubeconfigText() upserts entries and keeps unrelated ones", () =>
   const expected = KUBECTL_STYLE
     .replace(
       'name: robot\n  user:\n    token: "eyJold.old.old"   # rotated by kubectl token\n',
-      "name: robot\n  user:\n    token: n\n",
+      // "n" is a boolean in YAML 1.1, which kubectl reads: quoted.
+      'name: robot\n  user:\n    token: "n"\n',
     )
     .replace(
       "  name: robot\ncurrent-context",
