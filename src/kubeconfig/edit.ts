@@ -69,7 +69,8 @@ class Editor {
     this.text = text;
     this.file = file;
     this.eol = /\r\n/.test(text) ? "\r\n" : "\n";
-    this.indentSeq = text !== "" && !/^[^\s#-][^\n]*:[ \t]*\r?\n-[ \t]/m.test(text);
+    const list = /^([ \t]*)[^\s#-][^\n]*:[ \t]*\r?\n([ \t]*)-[ \t]/m.exec(text);
+    this.indentSeq = list !== null && list[2].length > list[1].length;
     const doc = parseDocument(text, { keepSourceTokens: true, uniqueKeys: false });
     if (doc.errors.length > 0) {
       throw new CliError(`Cannot edit kubeconfig "${file}": it is not valid YAML`, {
