@@ -13,7 +13,13 @@ export interface AtomicWriteOptions {
    * callers never pass it; the crash test uses it to kill a writer at the worst moment.
    */
   beforeRename?: (tempPath: string) => Promise<void>;
-  /** Give the file this owner rather than the existing file's (a backup of another's file). */
+  /**
+   * Keep the existing file's owner and group (chown works as root), and refuse with an
+   * {@link OwnerError}, before writing anything, when this process cannot: a user's files
+   * (kubeconfigs, token files) must not change hands. Cache files leave it off.
+   */
+  keepOwner?: boolean;
+  /** Give the file this owner (a backup of another user's file); implies keeping one. */
   owner?: { uid: number | null; gid: number | null };
 }
 
@@ -27,7 +33,7 @@ export class OwnerError extends Error {
 
 /**
  * Write `data` to a temp file in the same folder (so the rename cannot cross file systems),
- * fsync it, give it the file's owner and mode, and rename it over the file. A symlink is
+ * fsync it, give it the file's mode (and owner, see `keepOwner`), and rename it over the file. A symlink is
  * followed: the file it points to is replaced, and the link stays. Returns the path written.
  *
  * The temp file is `.<name>.tmp-<pid>-<random>`, created 0600 with O_EXCL and widened to the
@@ -51,7 +57,7 @@ export async function writeFileAtomic(
   } catch (e) {
     if ((e as Error)?.name !== "NotFound") throw e;
   }
-  const owner = options.owner ?? info;
+  const owner = options.owner ?? (options.keepOwner ? info : undefined);
   if (owner) checkOwnerKept(runtime, owner);
   const dir = dirname(target);
   await removeStaleTemps(runtime, target);

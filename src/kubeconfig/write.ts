@@ -211,6 +211,7 @@ async function replaceChecked(
     await writeFileAtomic(runtime, file, r.next, {
       mode: r.mode,
       forceMode: r.forceMode,
+      keepOwner: true,
       beforeRename: r.options.beforeRename,
     });
   } catch (e) {
@@ -227,7 +228,7 @@ async function replaceChecked(
   // We hold the lock: nobody that honours it has written since.
   try {
     if (r.previous === undefined) await runtime.remove(file);
-    else await writeFileAtomic(runtime, file, r.previous, { mode: r.mode });
+    else await writeFileAtomic(runtime, file, r.previous, { mode: r.mode, keepOwner: true });
   } catch (e) {
     return fail(
       `read back, ${problem}, and restoring the previous content failed: ${fileErrorDetail(e)}`,
