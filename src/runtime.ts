@@ -40,6 +40,10 @@ export interface FileInfo {
   size: number;
   /** Inode number, where the platform has one: a file replaced by rename gets a new one. */
   ino: number | null;
+  /** Owner's user ID; null where the platform has none (Windows). */
+  uid: number | null;
+  /** Owner's group ID; null where the platform has none (Windows). */
+  gid: number | null;
 }
 
 /** Options for {@link Runtime.writeFile}. */
@@ -88,6 +92,14 @@ export interface Runtime {
   rename(from: string, to: string): Promise<void>;
   /** Set permission bits; a no-op where the platform has none. */
   chmod(path: string, mode: number): Promise<void>;
+  /** Set the owner and group (null leaves one as it is); a no-op where the platform has none. */
+  chown(path: string, owner: { uid: number | null; gid: number | null }): Promise<void>;
+  /** This process's ID. */
+  pid: number;
+  /** This process's user ID; null where the platform has none (Windows). */
+  uid(): number | null;
+  /** Whether a process with this ID is running; null where that cannot be told. */
+  processAlive(pid: number): Promise<boolean | null>;
   /** Remove a file or an empty folder. */
   remove(path: string): Promise<void>;
   /** Create a folder (and its parents with `recursive`). */
@@ -183,6 +195,8 @@ export function denoRuntime(): Runtime {
         mtime: info.mtime,
         ino: info.ino,
         size: info.size,
+        uid: info.uid,
+        gid: info.gid,
       };
     },
     realPath: (path) => Deno.realPath(path),
@@ -206,6 +220,26 @@ export function denoRuntime(): Runtime {
     rename: (from, to) => Deno.rename(from, to),
     chmod: async (path, mode) => {
       if (Deno.build.os !== "windows") await Deno.chmod(path, mode);
+    },
+    chown: async (path, owner) => {
+      if (Deno.build.os !== "windows") await Deno.chown(path, owner.uid, owner.gid);
+    },
+    pid: Deno.pid,
+    uid: () => Deno.uid(),
+    processAlive: async (pid) => {
+      // Linux only: /proc lists the running processes (Deno has no kill(pid, 0)).
+      if (Deno.build.os !== "linux") return null;
+      try {
+        await Deno.stat("/proc/self");
+      } catch {
+        return null;
+      }
+      try {
+        await Deno.stat(`/proc/${pid}`);
+        return true;
+      } catch {
+        return false;
+      }
     },
     remove: (path) => Deno.remove(path),
     mkdir: (path, options = {}) => Deno.mkdir(path, options),

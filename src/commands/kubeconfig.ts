@@ -12,10 +12,8 @@ import { CliError, UsageError } from "../errors.ts";
 import { formatGoDuration } from "../output/duration.ts";
 import { toYaml } from "../output/printers.ts";
 import { parseKubeconfig } from "../kubeconfig/parse.ts";
-import { updateKubeconfigFile } from "../kubeconfig/write.ts";
+import { updateKubeconfigFile, writeKubeconfigFile } from "../kubeconfig/write.ts";
 import type { KubeconfigChange } from "../kubeconfig/edit.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
-import { withLock } from "../fs/lock.ts";
 import { requestToken, type ServiceAccountRef } from "./_token_request.ts";
 
 /** Flags and argument of `kubeconfig`. */
@@ -144,14 +142,7 @@ export async function runKubeconfig(
       runtime.stdout.write(toYaml(doc));
       return 0;
     case "file":
-      await withLock(runtime, path, async () => {
-        let old: string | undefined;
-        if (request.backup) old = await runtime.readTextFile(path).catch(() => undefined);
-        if (old !== undefined) {
-          await writeFileAtomic(runtime, `${path}.bak`, old, { forceMode: 0o600 });
-        }
-        await writeFileAtomic(runtime, path, toYaml(doc), { forceMode: 0o600 });
-      }, { what: `kubeconfig "${path}"` });
+      await writeKubeconfigFile(runtime, path, toYaml(doc), { backup: request.backup });
       runtime.stderr.write(`Wrote context "${entryName}" to "${path}"${note}\n`);
       return 0;
     case "merge": {

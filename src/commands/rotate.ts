@@ -20,12 +20,10 @@ import {
 import { parseDaysFlag } from "../audit/duration.ts";
 import { renderTable } from "../output/printers.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
-import { updateKubeconfigFile } from "../kubeconfig/write.ts";
+import { updateKubeconfigFile, updateTokenFile } from "../kubeconfig/write.ts";
 import type { KubeconfigChange } from "../kubeconfig/edit.ts";
 import { kubeconfigPaths, readKubeconfigFiles } from "../kubeconfig/files.ts";
 import { mergeKubeconfigs } from "../kubeconfig/merge.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
-import { withLock } from "../fs/lock.ts";
 import { whoami } from "./whoami.ts";
 import {
   BOOTSTRAP_TOKEN_SECRET_TYPE,
@@ -822,15 +820,7 @@ async function rewriteTokenFile(
   token: string,
   backup: boolean,
 ): Promise<void> {
-  const runtime = ctx.runtime;
-  await withLock(runtime, path, async () => {
-    const old = await runtime.readTextFile(path);
-    if (backup) await writeFileAtomic(runtime, `${path}.bak`, old, { forceMode: 0o600 });
-    // Keep the file's own line ending convention.
-    await writeFileAtomic(runtime, path, token + (old.endsWith("\n") ? "\n" : ""), {
-      mode: 0o600,
-    });
-  }, { what: `token file "${path}"` });
+  await updateTokenFile(ctx.runtime, path, token, { backup });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ export async function getCredential(runtime: Runtime, config: RestConfig): Promi
   }
 }
 
+/** The token a token file holds, as client-go reads it (surrounding white space trimmed). */
+export function tokenOfFile(text: string): string {
+  return text.trim();
+}
+
 async function readTokenFile(runtime: Runtime, path: string): Promise<string> {
   let text: string;
   try {
@@ -61,7 +66,7 @@ async function readTokenFile(runtime: Runtime, path: string): Promise<string> {
   } catch (e) {
     throw new CliError(`Cannot read token file "${path}": ${fileErrorDetail(e)}`, { cause: e });
   }
-  const token = text.trim();
+  const token = tokenOfFile(text);
   if (token === "") throw new CliError(`Cannot read token file "${path}": it is empty`);
   return token;
 }

@@ -29,19 +29,7 @@ export function parseKubeconfig(
     throw new CliError(`Cannot load kubeconfig "${path}": ${detail}`);
   };
 
-  let root: unknown;
-  try {
-    // kubectl reads YAML through go-yaml v2, which follows YAML 1.1 (yes/no/on/off are booleans)
-    // and lets a repeated key override the earlier one.
-    const doc = parseDocument(text, { version: "1.1", uniqueKeys: false, prettyErrors: false });
-    const [first] = doc.errors;
-    if (first) fail(yamlErrorDetail(first, text));
-    root = doc.toJS();
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    fail(e instanceof YAMLError ? yamlErrorDetail(e, text) : `invalid YAML: ${String(e)}`);
-  }
-
+  const root = readKubeconfigYaml(text, path);
   const file: KubeconfigFile = { path, clusters: [], users: [], contexts: [] };
   if (root === null || root === undefined) return file;
   if (!isObj(root)) return fail("the top level is not a mapping");
@@ -136,6 +124,27 @@ export function parseKubeconfig(
   const extensions = r.extensions(root, "");
   if (extensions) file.extensions = extensions;
   return file;
+}
+
+/**
+ * The data of kubeconfig text as {@link parseKubeconfig} (and so the resolver) reads it, before
+ * any field is interpreted. The writer reads a written file back through this.
+ */
+export function readKubeconfigYaml(text: string, path: string): unknown {
+  try {
+    // kubectl reads YAML through go-yaml v2, which follows YAML 1.1 (yes/no/on/off are booleans)
+    // and lets a repeated key override the earlier one.
+    const doc = parseDocument(text, { version: "1.1", uniqueKeys: false, prettyErrors: false });
+    const [first] = doc.errors;
+    if (first) {
+      throw new CliError(`Cannot load kubeconfig "${path}": ${yamlErrorDetail(first, text)}`);
+    }
+    return doc.toJS();
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    const detail = e instanceof YAMLError ? yamlErrorDetail(e, text) : `invalid YAML: ${String(e)}`;
+    throw new CliError(`Cannot load kubeconfig "${path}": ${detail}`);
+  }
 }
 
 function yamlErrorDetail(e: YAMLError, text: string): string {

@@ -1,15 +1,18 @@
 /**
- * Writing a kubeconfig back the way a user's file deserves: under kubectl's own `<file>.lock`,
- * re-read under the lock (so a parallel writer's change is never lost), edited in place
- * (see edit.ts), written atomically with its mode kept (0600 for a new file).
+ * Writing a kubeconfig (or a user's token file) back the way a user's file deserves: under
+ * kubectl's own `<file>.lock`, re-read under the lock (so a parallel writer's change is never
+ * lost), edited in place (see edit.ts), written atomically with its mode and owner kept (0600
+ * for a new file), then read back the way the resolver reads it: when the file does not hold
+ * what was written, the previous content is put back and the write fails.
  */
 import { CliError } from "../errors.ts";
-import type { Runtime } from "../runtime.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
+import type { FileInfo, Runtime } from "../runtime.ts";
+import { checkOwnerKept, OwnerError, writeFileAtomic } from "../fs/atomic.ts";
 import { withLock } from "../fs/lock.ts";
 import { fileErrorDetail } from "./_file_error.ts";
-import { editKubeconfigText, type KubeconfigChange } from "./edit.ts";
-import { parseKubeconfig } from "./parse.ts";
+import { tokenOfFile } from "./credentials.ts";
+import { editKubeconfigText, type KubeconfigChange, type PathStep } from "./edit.ts";
+import { parseKubeconfig, readKubeconfigYaml } from "./parse.ts";
 
 /** Options of {@link updateKubeconfigFile}. */
 export interface UpdateOptions {
@@ -21,6 +24,11 @@ export interface UpdateOptions {
   create?: boolean;
   /** Test seam, see {@link writeFileAtomic}. */
   beforeRename?: (tempPath: string) => Promise<void>;
+  /**
+   * Test seam: runs after the rename, before the file is read back (the crash and read-back
+   * tests use it to change the file the way a writer that ignores the lock would).
+   */
+  afterRename?: (path: string) => Promise<void>;
 }
 
 /** What {@link updateKubeconfigFile} did. */
@@ -61,21 +69,246 @@ export async function updateKubeconfigFile(
     const list = typeof changes === "function" ? changes(text) : changes;
     const next = editKubeconfigText(text, list, file);
     if (next === text && !created) return { changed: false, created };
-    // Never write what kubectl could not read back.
+    // Never write what kubectl could not read back, or what would not read as the change.
     parseKubeconfig(next, file);
+    const wrong = mismatch(next, list, file);
+    if (wrong) {
+      throw new CliError(`Cannot edit kubeconfig "${file}": ${wrong}; nothing was written`);
+    }
     const result: UpdateResult = { changed: true, created };
-    if (options.backup && !created) {
-      result.backupPath = backupPath(file);
-      await writeFileAtomic(runtime, result.backupPath, text, { forceMode: 0o600 });
-    }
-    try {
-      await writeFileAtomic(runtime, file, next, {
-        mode: 0o600,
-        beforeRename: options.beforeRename,
-      });
-    } catch (e) {
-      throw new CliError(`Cannot write kubeconfig "${file}": ${fileErrorDetail(e)}`, { cause: e });
-    }
+    result.backupPath = await replaceChecked(runtime, file, {
+      what: `kubeconfig "${file}"`,
+      previous: created ? undefined : text,
+      next,
+      check: (back) => mismatch(back, list, file),
+      mode: 0o600,
+      options,
+    });
     return result;
   }, { timeoutMs: options.lockTimeoutMs, what: `kubeconfig "${file}"` });
+}
+
+/** Options of {@link updateTokenFile}. */
+export type TokenFileOptions = Pick<UpdateOptions, "backup" | "lockTimeoutMs" | "afterRename">;
+
+/**
+ * Replace the token in a user's `tokenFile` under its lock, keeping its line end (none, LF or
+ * CRLF), mode and owner, and check that it reads back as the new token.
+ */
+export async function updateTokenFile(
+  runtime: Runtime,
+  path: string,
+  token: string,
+  options: TokenFileOptions = {},
+): Promise<{ backupPath?: string }> {
+  const what = `token file "${path}"`;
+  return await withLock(runtime, path, async () => {
+    let old: string;
+    try {
+      old = await runtime.readTextFile(path);
+    } catch (e) {
+      throw new CliError(`Cannot read ${what}: ${fileErrorDetail(e)}`, { cause: e });
+    }
+    const eol = /\r\n$/.test(old) ? "\r\n" : old.endsWith("\n") ? "\n" : "";
+    const backup = await replaceChecked(runtime, path, {
+      what,
+      previous: old,
+      next: token + eol,
+      check: (back) => tokenOfFile(back) === token ? undefined : "it does not hold the new token",
+      mode: 0o600,
+      options,
+    });
+    return { backupPath: backup };
+  }, { timeoutMs: options.lockTimeoutMs, what });
+}
+
+/**
+ * Write a whole kubeconfig (`kubeconfig --output-file`) under its lock with mode 0600, and
+ * check that it reads back as written.
+ */
+export async function writeKubeconfigFile(
+  runtime: Runtime,
+  path: string,
+  text: string,
+  options: Pick<UpdateOptions, "backup" | "lockTimeoutMs" | "afterRename"> = {},
+): Promise<{ backupPath?: string }> {
+  const what = `kubeconfig "${path}"`;
+  parseKubeconfig(text, path);
+  return await withLock(runtime, path, async () => {
+    let previous: string | undefined;
+    try {
+      previous = await runtime.readTextFile(path);
+    } catch (e) {
+      if ((e as Error)?.name !== "NotFound") {
+        throw new CliError(`Cannot read ${what}: ${fileErrorDetail(e)}`, { cause: e });
+      }
+    }
+    const backup = await replaceChecked(runtime, path, {
+      what,
+      previous,
+      next: text,
+      check: (back) => {
+        if (back !== text) return "it does not hold what was written";
+        return loads(back, path);
+      },
+      forceMode: 0o600,
+      options,
+    });
+    return { backupPath: backup };
+  }, { timeoutMs: options.lockTimeoutMs, what });
+}
+
+interface Replacement {
+  /** `kubeconfig "..."`, for messages. */
+  what: string;
+  /** The content before, or undefined for a new file. */
+  previous: string | undefined;
+  next: string;
+  /** What is wrong with the file as read back, or undefined. */
+  check: (text: string) => string | undefined;
+  mode?: number;
+  forceMode?: number;
+  options: Pick<UpdateOptions, "backup" | "beforeRename" | "afterRename">;
+}
+
+/**
+ * The write shared by every writer: owner check first (nothing is written when the owner
+ * cannot be kept), backup, atomic replace, read back; a file that does not read back as
+ * intended gets its previous content again. Returns the backup's path, when one was written.
+ * The caller holds the file's lock.
+ */
+async function replaceChecked(
+  runtime: Runtime,
+  file: string,
+  r: Replacement,
+): Promise<string | undefined> {
+  const fail = (detail: string, cause?: unknown): never => {
+    throw new CliError(`Cannot write ${r.what}: ${detail}`, { cause });
+  };
+  let info: FileInfo | undefined;
+  if (r.previous !== undefined) {
+    info = await runtime.stat(file).catch(() => undefined);
+    try {
+      if (info) checkOwnerKept(runtime, info);
+    } catch (e) {
+      if (e instanceof OwnerError) fail(e.message, e);
+      throw e;
+    }
+  }
+  let backup: string | undefined;
+  if (r.options.backup && r.previous !== undefined) {
+    backup = backupPath(file);
+    try {
+      await writeFileAtomic(runtime, backup, r.previous, {
+        forceMode: 0o600,
+        owner: info && { uid: info.uid, gid: info.gid },
+      });
+    } catch (e) {
+      fail(`cannot write the backup "${backup}": ${fileErrorDetail(e)}`, e);
+    }
+  }
+  try {
+    await writeFileAtomic(runtime, file, r.next, {
+      mode: r.mode,
+      forceMode: r.forceMode,
+      keepOwner: true,
+      beforeRename: r.options.beforeRename,
+    });
+  } catch (e) {
+    fail(fileErrorDetail(e), e);
+  }
+  if (r.options.afterRename) await r.options.afterRename(file);
+  let problem: string | undefined;
+  try {
+    problem = r.check(await runtime.readTextFile(file));
+  } catch (e) {
+    problem = `it cannot be read back: ${fileErrorDetail(e)}`;
+  }
+  if (problem === undefined) return backup;
+  // We hold the lock: nobody that honours it has written since.
+  try {
+    if (r.previous === undefined) await runtime.remove(file);
+    else await writeFileAtomic(runtime, file, r.previous, { mode: r.mode, keepOwner: true });
+  } catch (e) {
+    return fail(
+      `read back, ${problem}, and restoring the previous content failed: ${fileErrorDetail(e)}`,
+      e,
+    );
+  }
+  return fail(
+    `read back, ${problem}; ${
+      r.previous === undefined ? "the new file was removed" : "the previous content was restored"
+    }`,
+  );
+}
+
+/** Whether kubeconfig text fails to load, as a reason. */
+function loads(text: string, file: string): string | undefined {
+  try {
+    parseKubeconfig(text, file);
+    return undefined;
+  } catch (e) {
+    return `it does not load: ${
+      (e as Error).message.replace(/^Cannot load kubeconfig "[^"]*": /, "")
+    }`;
+  }
+}
+
+/**
+ * What in `text`, read the way the resolver reads it, differs from `changes`; undefined when it
+ * holds every change (later changes win over earlier ones at the same place).
+ */
+function mismatch(text: string, changes: KubeconfigChange[], file: string): string | undefined {
+  const failed = loads(text, file);
+  if (failed) return failed;
+  const root = readKubeconfigYaml(text, file);
+  for (const change of changes) {
+    const path: PathStep[] = "set" in change ? change.set : [change.upsert, { name: change.name }];
+    const want = "set" in change ? change.value : { name: change.name, ...change.value };
+    const shadowed = changes.slice(changes.indexOf(change) + 1).some((later) =>
+      "set" in later
+        ? samePath(later.set, path)
+        : samePath([later.upsert, { name: later.name }], path)
+    );
+    if (shadowed) continue;
+    if (canonical(at(root, path)) !== canonical(want)) {
+      return `${describePath(path)} does not hold the new value`;
+    }
+  }
+  return undefined;
+}
+
+function at(root: unknown, path: PathStep[]): unknown {
+  let node: unknown = root;
+  for (const step of path) {
+    if (typeof step === "string") {
+      if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
+      node = (node as Record<string, unknown>)[step];
+    } else {
+      if (!Array.isArray(node)) return undefined;
+      node = node.find((item) => (item as { name?: unknown })?.name === step.name);
+    }
+  }
+  return node;
+}
+
+function samePath(a: PathStep[], b: PathStep[]): boolean {
+  return describePath(a) === describePath(b);
+}
+
+function describePath(path: PathStep[]): string {
+  return path.map((s, i) =>
+    typeof s === "string" ? `${i === 0 ? "" : "."}${s}` : `[${JSON.stringify(s.name)}]`
+  ).join("");
+}
+
+/** JSON with sorted keys, so that key order does not count. */
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_, v) =>
+      typeof v === "object" && v !== null && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
+  ) ?? "undefined";
 }

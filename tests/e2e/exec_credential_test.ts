@@ -223,6 +223,37 @@ Deno.test("kubeconfig SA writes a token kubeconfig, or merges one keeping the re
         `system:serviceaccount:${ns}:robot`,
       );
     });
+
+    await t.step(
+      "--merge into a file kubectl wrote with users: null keeps its other bytes",
+      async () => {
+        const file = join(dir, "kubectl-written");
+        const made = await runKubectl(
+          ["config", "set-context", "other", "--cluster=elsewhere", "--kubeconfig", file],
+        );
+        assert.equal(made.code, 0, made.stderr);
+        const before = await Deno.readTextFile(file);
+        assert.match(before, /^clusters: null$/m);
+        assert.match(before, /^users: null$/m);
+        const r = await runCli(
+          ["kubeconfig", `${ns}/robot`, "--merge", file, "--kubeconfig", target.kubeconfig],
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const after = await Deno.readTextFile(file);
+        // Undo the merge by hand: the lists back to null, the added context and current-context
+        // gone; what is left must be kubectl's file byte for byte.
+        const undone = after
+          .replace(/^clusters:\n(?:[- ] .*\n)+/m, "clusters: null\n")
+          .replace(/^users:\n(?:[- ] .*\n)+/m, "users: null\n")
+          .replace(new RegExp(`^- name: ${ns}-robot\\n  context:\\n(    .*\\n)+`, "m"), "")
+          .replace(`current-context: "${ns}-robot"`, 'current-context: ""');
+        assert.equal(undone, before);
+        assert.equal(
+          await kubectlUser(target, ["--kubeconfig", file, "--context", `${ns}-robot`]),
+          `system:serviceaccount:${ns}:robot`,
+        );
+      },
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
     await target.close();

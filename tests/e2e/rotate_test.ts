@@ -168,6 +168,102 @@ users:
   }
 });
 
+Deno.test("rotate writes what kubectl reads: in place, or refused with the reason", async (t) => {
+  const target = await startTarget();
+  const dir = await Deno.makeTempDir({ prefix: "rotate-" });
+  try {
+    const ns = await freshNamespace(target);
+    await allowSelfRotation(target, ns);
+    const cluster = await clusterYaml(target);
+    const head = (user: string) =>
+      `apiVersion: v1\nkind: Config\nclusters:\n${cluster}contexts:\n` +
+      `- context: {cluster: main, namespace: ${ns}, user: robot}\n  name: robot\n` +
+      `current-context: robot\nusers:\n- name: robot\n  user:\n${user}`;
+
+    await t.step("two token keys: refused with the line, nothing written", async () => {
+      const old = await robotToken(target, ns);
+      // kubectl reads the last of two keys; an edit of the first would change nothing it uses.
+      const text = head(`    token: stale-first\n    token: ${old}\n`);
+      const file = await writeFile(dir, "duplicate", text);
+      const r = await runCli(["rotate"], { env: { KUBECONFIG: file } });
+      assert.equal(r.code, 1, r.stderr);
+      const line = text.split("\n").findIndex((l) => l.includes(old)) + 1;
+      assert.equal(
+        r.stderr,
+        `error: Cannot edit kubeconfig "${file}": duplicate key "token" in users[0].user at ` +
+          `line ${line}\n`,
+      );
+      assert.equal(r.stdout, "");
+      assert.equal(await Deno.readTextFile(file), text);
+      const view = await runKubectl([
+        "config",
+        "view",
+        "--raw",
+        "-o",
+        "jsonpath={.users[0].user.token}",
+      ], {
+        env: { KUBECONFIG: file },
+      });
+      assert.equal(view.stdout, old, "kubectl reads the last key");
+    });
+
+    await t.step("a token that is an alias: refused", async () => {
+      const old = await robotToken(target, ns);
+      const text = `shared: &tok ${old}\n` + head("    token: *tok\n");
+      const file = await writeFile(dir, "alias", text);
+      const r = await runCli(["rotate"], { env: { KUBECONFIG: file } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: Cannot edit kubeconfig ".*": "users\[0\]\.user\.token" is a YAML alias \("\*tok"\)\n$/,
+      );
+      assert.equal(await Deno.readTextFile(file), text);
+    });
+
+    await t.step("a |- block-scalar token: only its content line changes", async () => {
+      const old = await robotToken(target, ns);
+      const text = head(`    token: |-\n      ${old}\n    # the next comment stays here\n`);
+      const file = await writeFile(dir, "block", text);
+      const r = await runCli(["rotate"], { env: { KUBECONFIG: file } });
+      assert.equal(r.code, 0, r.stderr);
+      const after = await Deno.readTextFile(file);
+      const token = parse(after).users[0].user.token as string;
+      assert.notEqual(token, old);
+      assert.equal(after, text.replace(old, token));
+    });
+
+    await t.step("a CRLF kubeconfig stays CRLF", async () => {
+      const old = await robotToken(target, ns);
+      const text = head(`    token: ${old}  # rotated\n`).replaceAll("\n", "\r\n");
+      const file = await writeFile(dir, "crlf", text);
+      const r = await runCli(["rotate"], { env: { KUBECONFIG: file } });
+      assert.equal(r.code, 0, r.stderr);
+      const after = await Deno.readTextFile(file);
+      const token = parse(after).users[0].user.token as string;
+      assert.notEqual(token, old);
+      assert.equal(after, text.replace(old, token));
+    });
+
+    await t.step("a CRLF tokenFile keeps its CRLF", async () => {
+      const old = await robotToken(target, ns);
+      const tokenFile = await writeFile(dir, "crlf.token", `${old}\r\n`, 0o640);
+      const file = await writeFile(dir, "crlf-tokenfile", head(`    tokenFile: ${tokenFile}\n`));
+      const r = await runCli(["rotate"], { env: { KUBECONFIG: file } });
+      assert.equal(r.code, 0, r.stderr);
+      const now = await Deno.readTextFile(tokenFile);
+      assert.match(now, /^ey[^\r\n]+\r\n$/);
+      assert.notEqual(now, `${old}\r\n`);
+      assert.equal(await modeOf(tokenFile), 0o640);
+      // kubectl reads the file too (an invalid bearer token gets 401, not anonymous access).
+      const api = await runKubectl(["get", "--raw", "/api"], { env: { KUBECONFIG: file } });
+      assert.equal(api.code, 0, api.stderr);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await target.close();
+  }
+});
+
 Deno.test("rotate explains what to do for users it cannot rotate", async (t) => {
   const target = await startTarget();
   const dir = await Deno.makeTempDir({ prefix: "rotate-" });
