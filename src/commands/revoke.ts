@@ -12,7 +12,7 @@ import { TokenFormatError } from "../jwt/decode.ts";
 import { renderTable } from "../output/printers.ts";
 import { expiryPhrase, rfc3339 } from "../output/duration.ts";
 import { parseDaysFlag } from "../audit/duration.ts";
-import { parseChunkSize } from "./audit.ts";
+import { parseChunkSize, refusedLine } from "./audit.ts";
 import { scan } from "../audit/scan.ts";
 import type { AuditItem } from "../audit/findings.ts";
 import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../audit/findings.ts";
@@ -196,18 +196,26 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
       const client = await ctx.client();
       const namespace = request.allNamespaces ? undefined : config.namespace;
       const targets: Target[] = [];
-      await scan(client, {
+      const result = await scan(client, {
         namespace,
         now: ctx.runtime.now(),
         unusedForMs: request.unusedForMs ?? Number.MAX_SAFE_INTEGER,
         chunkSize: request.chunkSize,
         bootstrap: request.expired && (namespace === undefined || namespace === "kube-system"),
+        onRefused: (r) => ctx.runtime.stderr.write(`Warning: ${refusedLine(r)}\n`),
       }, (items) => {
         for (const item of items) {
           const reason = selected(item, request);
           if (reason) targets.push(targetOf(item, reason));
         }
       });
+      if (result.refused.length === result.lists) {
+        throw new CliError(
+          `Cannot select what to revoke: the server refused every list: ${
+            result.refused[0]?.reason ?? ""
+          }`,
+        );
+      }
       if (targets.length === 0) {
         ctx.runtime.stderr.write("Nothing to revoke: no object matches the selectors.\n");
         return 0;
