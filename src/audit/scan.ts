@@ -153,23 +153,28 @@ export async function scan(
         ),
     );
     if (separateAccountWalk && accountsKnown) {
-      await attempt("serviceaccounts", options.namespace, undefined, () =>
-        pages<ServiceAccountObject>(
-          client,
-          `${base}/serviceaccounts`,
-          selector,
-          options,
-          async (list) => {
-            const items: AuditItem[] = [];
-            for (const sa of list) {
-              const item = auditServiceAccount(sa);
-              if (item) items.push(item);
-            }
-            counts.serviceAccounts += list.length;
-            options.progress?.(counts);
-            await onPage(items);
-          },
-        ));
+      await attempt(
+        "serviceaccounts",
+        options.namespace,
+        undefined,
+        () =>
+          pages<ServiceAccountObject>(
+            client,
+            `${base}/serviceaccounts`,
+            selector,
+            options,
+            async (list) => {
+              const items: AuditItem[] = [];
+              for (const sa of list) {
+                const item = auditServiceAccount(sa);
+                if (item) items.push(item);
+              }
+              counts.serviceAccounts += list.length;
+              options.progress?.(counts);
+              await onPage(items);
+            },
+          ),
+      );
     }
   }
   if (reportSecrets) {
