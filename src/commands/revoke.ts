@@ -17,6 +17,14 @@ import { scan } from "../audit/scan.ts";
 import type { AuditItem } from "../audit/findings.ts";
 import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../audit/findings.ts";
 import {
+  awaitReplacement,
+  type ControllerOutlook,
+  controllerOutlook,
+  type LegacySecretRef,
+  outlookNote,
+  reportReplacement,
+} from "./_legacy_secret.ts";
+import {
   BOOTSTRAP_NAMESPACE,
   bootstrapSecretName,
   bootstrapTokenIdOf,
@@ -144,6 +152,27 @@ interface Target {
   reason: string;
   /** The API path of the object. */
   path: string;
+  /** For a legacy token Secret: its service account. */
+  serviceAccount?: string;
+  /** For a legacy token Secret: what the token controller will do once it is gone. */
+  legacy?: { ref: LegacySecretRef; outlook: ControllerOutlook };
+}
+
+/** Read what the token controller will do about a legacy token Secret target, and say it. */
+async function withOutlook(client: ApiClient, target: Target, serviceAccount: string) {
+  const ref = {
+    namespace: target.namespace ?? "",
+    name: target.name,
+    uid: target.uid,
+    serviceAccount,
+  };
+  const outlook = await controllerOutlook(client, ref);
+  const note = outlookNote(ref, outlook);
+  return {
+    ...target,
+    reason: note ? `${target.reason}; ${note}` : target.reason,
+    legacy: { ref, outlook },
+  };
 }
 
 /** Revoke; returns the exit code. */
@@ -163,14 +192,16 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
         );
       }
       const sa = secret.metadata?.annotations?.["kubernetes.io/service-account.name"] ?? "";
-      return await confirmAndDelete(ctx, options, [{
-        kind: "Secret",
-        namespace: ns,
-        name: request.name,
-        uid: secret.metadata?.uid,
-        reason: `legacy token of service account "${sa}"`,
-        path,
-      }]);
+      return await confirmAndDelete(ctx, options, [
+        await withOutlook(client, {
+          kind: "Secret",
+          namespace: ns,
+          name: request.name,
+          uid: secret.metadata?.uid,
+          reason: `legacy token of service account "${sa}"`,
+          path,
+        }, sa),
+      ]);
     }
     case "bootstrap": {
       const client = await ctx.client();
@@ -209,6 +240,10 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
           if (reason) targets.push(targetOf(item, reason));
         }
       });
+      for (const [i, t] of targets.entries()) {
+        const sa = t.kind === "Secret" ? t.serviceAccount : undefined;
+        if (sa) targets[i] = await withOutlook(client, t, sa);
+      }
       if (result.refused.length === result.lists) {
         throw new CliError(
           `Cannot select what to revoke: the server refused every list: ${
@@ -263,6 +298,7 @@ function targetOf(item: AuditItem, reason: string): Target {
     uid: item.uid,
     reason,
     path: `/api/v1/namespaces/${enc(item.namespace)}/secrets/${enc(item.name)}`,
+    serviceAccount: item.kind === "Secret" ? item.serviceAccount : undefined,
   };
 }
 
@@ -298,6 +334,7 @@ async function confirmAndDelete(
   }
   if (!options.yes) await confirm(ctx, `Delete ${what}?`);
   let failed = 0;
+  const deleted: Target[] = [];
   for (const t of targets) {
     const label = `${t.kind === "BootstrapToken" ? "bootstrap token" : t.kind.toLowerCase()} "${
       t.namespace ? `${t.namespace}/` : ""
@@ -305,6 +342,7 @@ async function confirmAndDelete(
     try {
       await deleteTarget(await ctx.client(), t);
       out.write(`${label} deleted\n`);
+      deleted.push(t);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       if (e.code === 404) out.write(`${label} already gone\n`);
@@ -314,6 +352,17 @@ async function confirmAndDelete(
         ctx.runtime.stderr.write(`error: Cannot delete ${label}: ${why}\n`);
       }
     }
+  }
+  for (const t of deleted) {
+    if (!t.legacy?.outlook.replacedOnDelete) continue;
+    const { ref, outlook } = t.legacy;
+    const client = await ctx.client();
+    reportReplacement(
+      ctx.runtime.stderr,
+      ref,
+      outlook,
+      await awaitReplacement(client, ctx.runtime, ref, outlook),
+    );
   }
   if (then && failed === 0) await then();
   if (failed) throw new CliError(`Cannot delete ${failed} of ${what}`);
