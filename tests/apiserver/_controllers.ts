@@ -11,10 +11,10 @@ import { type ResourceInfo, RESOURCES } from "./_resources.ts";
 import type { ObjectStore, StoreEvent } from "./_store.ts";
 import { isObject, type KubeObject } from "./_types.ts";
 import {
+  generateName,
   SERVICE_ACCOUNT_NAME_ANNOTATION,
   SERVICE_ACCOUNT_TOKEN_TYPE,
   SERVICE_ACCOUNT_UID_ANNOTATION,
-  generateName,
 } from "./_validation.ts";
 
 /** What the controllers need. */
