@@ -31,6 +31,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Credential to use instead of the configured one (TokenReview of another token). */
   credential?: Credential;
+  /** Content type of the body; default application/json (a PATCH names its patch type). */
+  contentType?: string;
 }
 
 /** What the client needs besides the configuration. */
@@ -124,7 +126,7 @@ export class ApiClient {
     let payload: Uint8Array | undefined;
     if (options.body !== undefined) {
       payload = new TextEncoder().encode(JSON.stringify(options.body));
-      headers["Content-Type"] = "application/json";
+      headers["Content-Type"] = options.contentType ?? "application/json";
       headers["Content-Length"] = String(payload.length);
     }
     const agent = await this.#agentFor(credential);

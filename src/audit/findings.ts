@@ -107,10 +107,14 @@ export interface ServiceAccountRef {
   uid?: string;
 }
 
-/** Audit one legacy token Secret; `sa` is its service account, undefined when gone. */
+/**
+ * Audit one legacy token Secret; `sa` is its service account, undefined when gone, or "unknown"
+ * when the service accounts could not be listed (then no orphan finding: a wrong one is worse
+ * than none).
+ */
 export function auditSecret(
   secret: SecretLike,
-  sa: ServiceAccountRef | undefined,
+  sa: ServiceAccountRef | "unknown" | undefined,
   rules: AuditRules,
 ): SecretTokenItem {
   const meta = secret.metadata ?? {};
@@ -155,7 +159,9 @@ export function auditSecret(
         (created ? ` since it was created ${humanDuration(idleMs ?? 0)} ago` : ""),
     });
   }
-  if (!sa) {
+  if (sa === "unknown") {
+    // Nothing is known about the service account.
+  } else if (!sa) {
     findings.push({
       type: "orphaned",
       severity: "high",

@@ -2,9 +2,11 @@
  * The audit's walk over the cluster: service accounts, legacy token Secrets and bootstrap token
  * Secrets, listed in pages (`limit`/`continue`) with the Secret type selected on the server.
  * Each page is turned into items and handed on before the next is asked for, so memory holds
- * one page plus the UIDs of the service accounts (needed to tell orphaned Secrets).
+ * one page plus the UIDs of the service accounts (needed to tell orphaned Secrets). A list the
+ * server refuses (403) is recorded and skipped, so that what may be listed is still audited.
  */
 import type { ApiClient } from "../api/client.ts";
+import { ApiError } from "../api/errors.ts";
 import { BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE, type SecretLike } from "../bootstrap/secret.ts";
 import {
   auditBootstrapSecret,
@@ -25,6 +27,36 @@ export interface ScanOptions extends AuditRules {
   bootstrap: boolean;
   /** Called after each page with the counts so far (for a progress line). */
   progress?: (counts: ScanCounts) => void;
+  /** Which kinds to report (default: all); service accounts are still read for Secrets. */
+  kinds?: ReadonlySet<AuditKind>;
+  /** A label selector sent with every list that produces items (`labelSelector`). */
+  labelSelector?: string;
+  /** Called once for each list the server refused, as soon as it did. */
+  onRefused?: (refused: RefusedList) => void;
+}
+
+/** The kinds of object the audit reports. */
+export type AuditKind = "secret" | "bootstrap" | "serviceaccount";
+/** Every {@link AuditKind}. */
+export const AUDIT_KINDS: readonly AuditKind[] = ["secret", "bootstrap", "serviceaccount"];
+
+/** A list the server would not give (403 Forbidden), and what that means for the audit. */
+export interface RefusedList {
+  /** "serviceaccounts", "secrets" or "bootstrap tokens". */
+  resource: string;
+  /** Undefined for a list over all namespaces. */
+  namespace?: string;
+  /** The server's message. */
+  reason: string;
+  /** What the audit could not do because of it, e.g. "the orphan check was skipped". */
+  consequence?: string;
+}
+
+/** What was read, and what could not be. */
+export interface ScanResult extends ScanCounts {
+  refused: RefusedList[];
+  /** How many lists were asked for (refused ones included). */
+  lists: number;
 }
 
 /** How many objects were read so far. */
@@ -52,70 +84,145 @@ export async function scan(
   client: ApiClient,
   options: ScanOptions,
   onPage: (items: AuditItem[]) => void | Promise<void>,
-): Promise<ScanCounts> {
+): Promise<ScanResult> {
   const counts: ScanCounts = { serviceAccounts: 0, secrets: 0, bootstrapTokens: 0 };
+  const result: ScanResult = { ...counts, refused: [], lists: 0 };
+  const kinds = options.kinds ?? new Set(AUDIT_KINDS);
+  const selector: Record<string, string> = options.labelSelector
+    ? { labelSelector: options.labelSelector }
+    : {};
   const base = options.namespace
     ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}`
     : "/api/v1";
+  /** Run one list; a 403 is recorded instead of ending the audit. Returns whether it ran. */
+  const attempt = async (
+    resource: string,
+    namespace: string | undefined,
+    consequence: string | undefined,
+    walk: () => Promise<void>,
+  ): Promise<boolean> => {
+    result.lists++;
+    try {
+      await walk();
+      return true;
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== 403) throw e;
+      const refused = { resource, namespace, reason: e.message, consequence };
+      result.refused.push(refused);
+      options.onRefused?.(refused);
+      return false;
+    }
+  };
   // Only "namespace/name" -> UID is kept per service account.
   const accounts = new Map<string, string>();
-  await pages<ServiceAccountObject>(
-    client,
-    `${base}/serviceaccounts`,
-    {},
-    options,
-    async (list) => {
-      const items: AuditItem[] = [];
-      for (const sa of list) {
-        accounts.set(`${sa.metadata?.namespace}/${sa.metadata?.name}`, sa.metadata?.uid ?? "");
-        const item = auditServiceAccount(sa);
-        if (item) items.push(item);
-      }
-      counts.serviceAccounts += list.length;
-      options.progress?.(counts);
-      await onPage(items);
-    },
-  );
-  await pages<SecretLike>(
-    client,
-    `${base}/secrets`,
-    { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}` },
-    options,
-    async (list) => {
-      const items: AuditItem[] = [];
-      for (const secret of list) {
-        // A server that ignores the field selector must not make us report other Secrets.
-        if (secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE) continue;
-        const ns = secret.metadata?.namespace ?? "";
-        const saName = secret.metadata?.annotations?.["kubernetes.io/service-account.name"] ?? "";
-        const uid = accounts.get(`${ns}/${saName}`);
-        items.push(auditSecret(secret, uid === undefined ? undefined : { uid }, options));
-      }
-      counts.secrets += items.length;
-      options.progress?.(counts);
-      await onPage(items);
-    },
-  );
-  if (options.bootstrap) {
-    await pages<SecretLike>(
-      client,
-      `/api/v1/namespaces/${BOOTSTRAP_NAMESPACE}/secrets`,
-      { fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}` },
-      options,
-      async (list) => {
-        const items: AuditItem[] = [];
-        for (const secret of list) {
-          if (secret.type !== BOOTSTRAP_TOKEN_TYPE) continue;
-          const item = auditBootstrapSecret(secret, options);
-          if (item) items.push(item);
-        }
-        counts.bootstrapTokens += items.length;
-        options.progress?.(counts);
-        await onPage(items);
-      },
+  const reportAccounts = kinds.has("serviceaccount");
+  const reportSecrets = kinds.has("secret");
+  // Orphan detection needs every service account, not only those the selector picks: with a
+  // selector the accounts are read once for the UIDs and once more for the items.
+  const separateAccountWalk = reportSecrets && reportAccounts && options.labelSelector;
+  let accountsKnown = true;
+  if (reportSecrets || reportAccounts) {
+    const uidsOnly = reportSecrets && (!reportAccounts || separateAccountWalk);
+    accountsKnown = await attempt(
+      "serviceaccounts",
+      options.namespace,
+      reportSecrets ? "the orphaned check was skipped" : undefined,
+      () =>
+        pages<ServiceAccountObject>(
+          client,
+          `${base}/serviceaccounts`,
+          uidsOnly ? {} : selector,
+          options,
+          async (list) => {
+            const items: AuditItem[] = [];
+            for (const sa of list) {
+              if (reportSecrets) {
+                accounts.set(
+                  `${sa.metadata?.namespace}/${sa.metadata?.name}`,
+                  sa.metadata?.uid ?? "",
+                );
+              }
+              if (uidsOnly) continue;
+              const item = auditServiceAccount(sa);
+              if (item) items.push(item);
+            }
+            if (!uidsOnly) counts.serviceAccounts += list.length;
+            options.progress?.(counts);
+            await onPage(items);
+          },
+        ),
     );
+    if (separateAccountWalk && accountsKnown) {
+      await attempt(
+        "serviceaccounts",
+        options.namespace,
+        undefined,
+        () =>
+          pages<ServiceAccountObject>(
+            client,
+            `${base}/serviceaccounts`,
+            selector,
+            options,
+            async (list) => {
+              const items: AuditItem[] = [];
+              for (const sa of list) {
+                const item = auditServiceAccount(sa);
+                if (item) items.push(item);
+              }
+              counts.serviceAccounts += list.length;
+              options.progress?.(counts);
+              await onPage(items);
+            },
+          ),
+      );
+    }
   }
-  return counts;
+  if (reportSecrets) {
+    await attempt("secrets", options.namespace, undefined, () =>
+      pages<SecretLike>(
+        client,
+        `${base}/secrets`,
+        { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}`, ...selector },
+        options,
+        async (list) => {
+          const items: AuditItem[] = [];
+          for (const secret of list) {
+            // A server that ignores the field selector must not make us report other Secrets.
+            if (secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE) continue;
+            const ns = secret.metadata?.namespace ?? "";
+            const saName = secret.metadata?.annotations?.["kubernetes.io/service-account.name"] ??
+              "";
+            const uid = accounts.get(`${ns}/${saName}`);
+            const sa = !accountsKnown ? "unknown" : uid === undefined ? undefined : { uid };
+            items.push(auditSecret(secret, sa, options));
+          }
+          counts.secrets += items.length;
+          options.progress?.(counts);
+          await onPage(items);
+        },
+      ));
+  }
+  if (options.bootstrap && kinds.has("bootstrap")) {
+    await attempt("bootstrap tokens", BOOTSTRAP_NAMESPACE, undefined, () =>
+      pages<SecretLike>(
+        client,
+        `/api/v1/namespaces/${BOOTSTRAP_NAMESPACE}/secrets`,
+        { fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}`, ...selector },
+        options,
+        async (list) => {
+          const items: AuditItem[] = [];
+          for (const secret of list) {
+            if (secret.type !== BOOTSTRAP_TOKEN_TYPE) continue;
+            const item = auditBootstrapSecret(secret, options);
+            if (item) items.push(item);
+          }
+          counts.bootstrapTokens += items.length;
+          options.progress?.(counts);
+          await onPage(items);
+        },
+      ));
+  }
+  return { ...result, ...counts };
 }
 
 /** GET a collection page by page. */

@@ -1,4 +1,5 @@
 /** The `audit` command's flags and help; the work is in src/commands/audit.ts. */
+import { collect } from "./flags.ts";
 import type { CommandTree, Run } from "./types.ts";
 import { Complete, completes } from "./completion_rules.ts";
 
@@ -18,8 +19,21 @@ export function registerAudit(program: CommandTree, run: Run): void {
       "90d",
     )
     .option(
+      "--severity <level>",
+      "Show only objects whose worst finding is this or worse: info, low, medium, high, critical (on a terminal the default hides info rows)",
+    )
+    .option(
+      "--kind <kinds>",
+      "Audit only these kinds: secret, bootstrap, serviceaccount (comma list or repeated)",
+      collect,
+    )
+    .option(
+      "-l, --selector <selector>",
+      "Label selector sent with each list, e.g. -l app=ci,team!=web (kubectl's syntax)",
+    )
+    .option(
       "--fail-on <severity>",
-      "Exit with 1 when a finding has this severity or more: info, low, medium, high, critical",
+      "Exit with 1 when a finding has this severity or more, shown or not (--severity only changes what is printed), or when a list was refused",
     )
     .option("-o, --output <format>", "Output format: wide, json, yaml (default: a table)")
     .option("--chunk-size <n>", "Objects per list request (0: all at once)", "500")
@@ -36,6 +50,12 @@ Findings and their severity:
   no-expiry (high)      a bootstrap token that never expires
   automount (info)      a service account that mounts a token into its pods
 
+On a terminal the table leaves out objects whose worst finding is only info, and says how many
+(--severity info shows them); piped output and -o json|yaml hide nothing unless --severity or
+--kind is given. A list the server refuses (403) is skipped with a warning and the rest audited;
+the exit code is 1 only when nothing could be listed, or with --fail-on (an incomplete audit
+never passes a --fail-on gate). -o json|yaml record refused lists in summary.incomplete.
+
 Examples:
   # Audit the current namespace
   kubectl token audit
@@ -44,7 +64,10 @@ Examples:
   kubectl token audit -A -o wide --fail-on high
 
   # Tokens unused for 30 days, as JSON
-  kubectl token audit -A --unused-for 30d -o json`,
+  kubectl token audit -A --unused-for 30d -o json
+
+  # Only high and critical Secret tokens of the CI team's objects
+  kubectl token audit -A --kind secret --severity high -l team=ci`,
     )
     .action(async (opts) => {
       const { runAudit } = await import("../commands/audit.ts");

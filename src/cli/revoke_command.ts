@@ -33,6 +33,14 @@ export function registerRevoke(program: CommandTree, run: Run): void {
     .addHelpText(
       "after",
       `
+Legacy token Secrets on servers before 1.24: the token controller keeps one token Secret for
+every service account, the one its "secrets" list names. Deleting it ends its token, but the
+controller then creates a new Secret with a new token for the account (taking the entry out of
+the list first changes nothing: the controller reacts the same way). revoke says so in the
+REASON column before asking, and names the new Secret afterwards; only deleting the service
+account ends its last legacy token there. (rotate secret --delete-old avoids the extra Secret
+by listing the new one in place of the old.)
+
 Examples:
   # See which Secret tokens in the cluster were unused for 90 days or are orphaned
   kubectl token revoke -A --unused-for 90d --orphaned --dry-run

@@ -16,7 +16,13 @@ import {
   type Severity,
   worstSeverity,
 } from "../audit/findings.ts";
-import { scan, type ScanCounts } from "../audit/scan.ts";
+import {
+  AUDIT_KINDS,
+  type AuditKind,
+  type RefusedList,
+  scan,
+  type ScanCounts,
+} from "../audit/scan.ts";
 import { StreamTable } from "../audit/_stream_table.ts";
 import type { Output } from "../runtime.ts";
 
@@ -27,6 +33,10 @@ export interface AuditOptions {
   failOn?: string;
   output?: string;
   chunkSize: string;
+  severity?: string;
+  /** `--kind`, repeatable, each a comma list. */
+  kind?: string[];
+  selector?: string;
 }
 
 /** The validated request. */
@@ -36,6 +46,57 @@ export interface AuditRequest {
   failOn?: Severity;
   output: "table" | "wide" | "json" | "yaml";
   chunkSize: number;
+  /** Show only items whose worst finding is this or worse. */
+  severity?: Severity;
+  /** The kinds to audit; undefined for all. */
+  kinds?: ReadonlySet<AuditKind>;
+  labelSelector?: string;
+}
+
+/** Names `--kind` accepts, kubectl-style (singular, plural, short), for each kind. */
+const KIND_NAMES: Record<string, AuditKind> = {
+  secret: "secret",
+  secrets: "secret",
+  bootstrap: "bootstrap",
+  bootstraps: "bootstrap",
+  bootstraptoken: "bootstrap",
+  bootstraptokens: "bootstrap",
+  "bootstrap-token": "bootstrap",
+  "bootstrap-tokens": "bootstrap",
+  serviceaccount: "serviceaccount",
+  serviceaccounts: "serviceaccount",
+  sa: "serviceaccount",
+};
+
+/** Check `--kind` values: comma lists, repeatable; undefined when none is given. */
+export function parseKinds(values: string[] | undefined): Set<AuditKind> | undefined {
+  if (!values || values.length === 0) return undefined;
+  const kinds = new Set<AuditKind>();
+  for (const value of values) {
+    for (const word of value.split(",")) {
+      const kind = KIND_NAMES[word.trim().toLowerCase()];
+      if (!kind) {
+        throw new UsageError(
+          `Invalid value "${word.trim()}" for flag --kind: allowed values are ${
+            AUDIT_KINDS.join(", ")
+          }`,
+        );
+      }
+      kinds.add(kind);
+    }
+  }
+  return kinds;
+}
+
+/** Check a severity flag's value. */
+function parseSeverity(flag: string, value: string): Severity {
+  const v = value.trim().toLowerCase();
+  if (!(SEVERITIES as readonly string[]).includes(v)) {
+    throw new UsageError(
+      `Invalid value "${value}" for flag ${flag}: allowed values are ${SEVERITIES.join(", ")}`,
+    );
+  }
+  return v as Severity;
 }
 
 /** Check the flags (pure). */
@@ -51,19 +112,19 @@ export function validateAudit(options: AuditOptions): AuditRequest {
       `Invalid value "${options.unusedFor}" for flag --unused-for: the duration must be positive`,
     );
   }
-  let failOn: Severity | undefined;
-  if (options.failOn !== undefined) {
-    const v = options.failOn.toLowerCase();
-    if (!(SEVERITIES as readonly string[]).includes(v)) {
-      throw new UsageError(
-        `Invalid value "${options.failOn}" for flag --fail-on: allowed values are ${
-          SEVERITIES.join(", ")
-        }`,
-      );
-    }
-    failOn = v as Severity;
+  const failOn = options.failOn === undefined
+    ? undefined
+    : parseSeverity("--fail-on", options.failOn);
+  const severity = options.severity === undefined
+    ? undefined
+    : parseSeverity("--severity", options.severity);
+  if (options.selector !== undefined && options.selector.trim() === "") {
+    throw new UsageError(`Invalid value "" for flag --selector: expected a label selector`);
   }
   return {
+    severity,
+    kinds: parseKinds(options.kind),
+    labelSelector: options.selector?.trim(),
     allNamespaces: Boolean(options.allNamespaces),
     unusedForMs,
     failOn,
@@ -107,44 +168,89 @@ async function untrackedBy(
 export async function runAudit(ctx: CommandContext, options: AuditOptions): Promise<number> {
   const request = validateAudit(options);
   const config = await ctx.config();
+  const namespace = request.allNamespaces ? undefined : config.namespace;
+  const bootstrap = namespace === undefined || namespace === "kube-system";
+  const kinds = request.kinds ?? new Set(AUDIT_KINDS);
+  if (!bootstrap && kinds.size === 1 && kinds.has("bootstrap")) {
+    throw new UsageError(
+      `Flag --kind bootstrap needs -A or -n kube-system: bootstrap tokens live in kube-system, ` +
+        `not in "${namespace}"`,
+    );
+  }
   const client = await ctx.client();
   const now = ctx.runtime.now();
-  const namespace = request.allNamespaces ? undefined : config.namespace;
+  const err = ctx.runtime.stderr;
+  const table = request.output === "table" || request.output === "wide";
+  // On a terminal a table leaves out what is only information, unless asked (kubectl users
+  // read the table; scripts get everything).
+  const showFrom: Severity | undefined = request.severity ??
+    (table && ctx.runtime.stdout.isTerminal() ? "low" : undefined);
+  const shown = (item: AuditItem) => {
+    if (!showFrom) return true;
+    const worst = worstSeverity(item.findings);
+    return worst !== undefined && atLeast(worst, showFrom);
+  };
   const printer = makePrinter(ctx.runtime.stdout, request, now);
   const tally: Record<Severity, number> = { info: 0, low: 0, medium: 0, high: 0, critical: 0 };
-  const progress = progressLine(ctx.runtime.stderr);
+  let hidden = 0;
+  const progress = progressLine(err);
   printer.begin(namespace);
-  const counts = await scan(client, {
+  const result = await scan(client, {
     namespace,
     now,
     unusedForMs: request.unusedForMs,
     untrackedBy: await untrackedBy(ctx, client),
     chunkSize: request.chunkSize,
-    bootstrap: namespace === undefined || namespace === "kube-system",
+    bootstrap,
+    kinds,
+    labelSelector: request.labelSelector,
     progress: progress.update,
+    onRefused: (refused) => {
+      progress.clear();
+      err.write(`Warning: ${refusedLine(refused)}\n`);
+    },
   }, (items) => {
     progress.clear();
     for (const item of items) {
+      // --fail-on counts every finding, shown or not: the filter only changes what is printed.
       for (const f of item.findings) tally[f.severity]++;
-      printer.item(item);
+      if (shown(item)) printer.item(item);
+      else hidden++;
     }
     printer.flush();
   });
   progress.clear();
-  printer.end(counts, tally);
-  const err = ctx.runtime.stderr;
+  const counts: ScanCounts = {
+    serviceAccounts: result.serviceAccounts,
+    secrets: result.secrets,
+    bootstrapTokens: result.bootstrapTokens,
+  };
+  printer.end(counts, tally, {
+    incomplete: result.refused,
+    hidden: showFrom && request.severity ? hidden : undefined,
+  });
+  if (result.refused.length === result.lists) {
+    throw new CliError(
+      `Cannot audit: the server refused every list (${
+        result.refused.map((r) => listName(r)).join(", ")
+      }): ${result.refused[0]?.reason ?? ""}`,
+    );
+  }
   const total = counts.secrets + counts.bootstrapTokens + counts.serviceAccounts;
-  if (request.output === "table" || request.output === "wide") {
-    if (printer.empty) {
+  if (table) {
+    const read = readLine(counts, kinds);
+    if (printer.empty && hidden === 0) {
       err.write(
         namespace === undefined
           ? "No token-bearing objects found.\n"
           : `No token-bearing objects found in ${namespace} namespace.\n`,
       );
-    } else {
+    } else err.write(`${read}; findings: ${summary(tally)}\n`);
+    if (hidden > 0) {
       err.write(
-        `${counts.secrets} token Secrets, ${counts.bootstrapTokens} bootstrap tokens, ` +
-          `${counts.serviceAccounts} service accounts read; findings: ${summary(tally)}\n`,
+        request.severity
+          ? `${hidden} row${hidden === 1 ? "" : "s"} below severity "${request.severity}" hidden\n`
+          : `${hidden} info row${hidden === 1 ? "" : "s"} hidden (--severity info shows them)\n`,
       );
     }
   }
@@ -159,8 +265,35 @@ export async function runAudit(ctx: CommandContext, options: AuditOptions): Prom
           `(--fail-on ${failOn})`,
       );
     }
+    if (result.refused.length > 0) {
+      // A CI gate must not pass on an audit that could not see everything.
+      throw new CliError(
+        `Cannot pass --fail-on ${failOn}: the audit is incomplete (${
+          result.refused.map((r) => listName(r)).join(", ")
+        } not listed)`,
+      );
+    }
   }
   return 0;
+}
+
+/** "serviceaccounts in namespace "x"", "secrets in all namespaces". */
+function listName(r: RefusedList): string {
+  return `${r.resource} ${r.namespace ? `in namespace "${r.namespace}"` : "in all namespaces"}`;
+}
+
+/** The warning for a refused list, one line. */
+export function refusedLine(r: RefusedList): string {
+  return `cannot list ${listName(r)}: ${r.reason.split("\n")[0]}` +
+    (r.consequence ? `; ${r.consequence}` : "");
+}
+
+function readLine(counts: ScanCounts, kinds: ReadonlySet<AuditKind>): string {
+  const parts: string[] = [];
+  if (kinds.has("secret")) parts.push(`${counts.secrets} token Secrets`);
+  if (kinds.has("bootstrap")) parts.push(`${counts.bootstrapTokens} bootstrap tokens`);
+  if (kinds.has("serviceaccount")) parts.push(`${counts.serviceAccounts} service accounts`);
+  return `${parts.join(", ")} read`;
 }
 
 function summary(tally: Record<Severity, number>): string {
@@ -174,8 +307,16 @@ interface Printer {
   begin(namespace: string | undefined): void;
   item(item: AuditItem): void;
   flush(): void;
-  end(counts: ScanCounts, tally: Record<Severity, number>): void;
+  end(counts: ScanCounts, tally: Record<Severity, number>, extra: SummaryExtra): void;
   readonly empty: boolean;
+}
+
+/** What the document's summary says beyond the counts. */
+interface SummaryExtra {
+  /** Lists the server refused (recorded as `incomplete` when any). */
+  incomplete: RefusedList[];
+  /** Items left out by --severity (recorded as `hidden` when filtering). */
+  hidden?: number;
 }
 
 function makePrinter(out: Output, request: AuditRequest, now: Date): Printer {
@@ -335,8 +476,25 @@ export function itemDocument(item: AuditItem, now: Date): Record<string, unknown
 
 const API_VERSION = "kubectl-token.dev/v1alpha1";
 
-function summaryDocument(counts: ScanCounts, tally: Record<Severity, number>) {
-  return { ...counts, findings: tally };
+function summaryDocument(
+  counts: ScanCounts,
+  tally: Record<Severity, number>,
+  extra: SummaryExtra,
+) {
+  return {
+    ...counts,
+    findings: tally,
+    ...(extra.hidden !== undefined ? { hidden: extra.hidden } : {}),
+    ...(extra.incomplete.length
+      ? {
+        incomplete: extra.incomplete.map((r) => ({
+          resource: r.resource,
+          namespace: r.namespace ?? null,
+          reason: r.reason,
+        })),
+      }
+      : {}),
+  };
 }
 
 /** What the JSON and YAML printers share: the document head, a buffer of items, the count. */
@@ -361,7 +519,7 @@ abstract class DocumentPrinter implements Printer {
   }
   abstract begin(namespace: string | undefined): void;
   abstract item(item: AuditItem): void;
-  abstract end(counts: ScanCounts, tally: Record<Severity, number>): void;
+  abstract end(counts: ScanCounts, tally: Record<Severity, number>, extra: SummaryExtra): void;
   flush() {
     this.out.write(this.buffer);
     this.buffer = "";
@@ -381,9 +539,9 @@ class JsonPrinter extends DocumentPrinter {
     const text = toJson(itemDocument(item, this.now)).trimEnd().replace(/\n/g, "\n        ");
     this.buffer += `${this.count++ === 0 ? "" : ","}\n        ${text}`;
   }
-  end(counts: ScanCounts, tally: Record<Severity, number>) {
+  end(counts: ScanCounts, tally: Record<Severity, number>, extra: SummaryExtra) {
     this.flush();
-    const tail = toJson(summaryDocument(counts, tally)).trimEnd().replace(/\n/g, "\n    ");
+    const tail = toJson(summaryDocument(counts, tally, extra)).trimEnd().replace(/\n/g, "\n    ");
     this.out.write(`${this.count ? "\n    " : ""}],\n    "summary": ${tail}\n}\n`);
   }
 }
@@ -397,10 +555,10 @@ class YamlPrinter extends DocumentPrinter {
     if (this.count++ === 0) this.buffer += "items:\n";
     this.buffer += toYaml([itemDocument(item, this.now)]);
   }
-  end(counts: ScanCounts, tally: Record<Severity, number>) {
+  end(counts: ScanCounts, tally: Record<Severity, number>, extra: SummaryExtra) {
     this.flush();
     if (this.count === 0) this.out.write("items: []\n");
-    this.out.write(toYaml({ summary: summaryDocument(counts, tally) }));
+    this.out.write(toYaml({ summary: summaryDocument(counts, tally, extra) }));
   }
 }
 

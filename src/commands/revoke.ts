@@ -12,10 +12,18 @@ import { TokenFormatError } from "../jwt/decode.ts";
 import { renderTable } from "../output/printers.ts";
 import { expiryPhrase, rfc3339 } from "../output/duration.ts";
 import { parseDaysFlag } from "../audit/duration.ts";
-import { parseChunkSize } from "./audit.ts";
+import { parseChunkSize, refusedLine } from "./audit.ts";
 import { scan } from "../audit/scan.ts";
 import type { AuditItem } from "../audit/findings.ts";
 import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../audit/findings.ts";
+import {
+  awaitReplacement,
+  type ControllerOutlook,
+  controllerOutlook,
+  type LegacySecretRef,
+  outlookNote,
+  reportReplacement,
+} from "./_legacy_secret.ts";
 import {
   BOOTSTRAP_NAMESPACE,
   bootstrapSecretName,
@@ -144,6 +152,27 @@ interface Target {
   reason: string;
   /** The API path of the object. */
   path: string;
+  /** For a legacy token Secret: its service account. */
+  serviceAccount?: string;
+  /** For a legacy token Secret: what the token controller will do once it is gone. */
+  legacy?: { ref: LegacySecretRef; outlook: ControllerOutlook };
+}
+
+/** Read what the token controller will do about a legacy token Secret target, and say it. */
+async function withOutlook(client: ApiClient, target: Target, serviceAccount: string) {
+  const ref = {
+    namespace: target.namespace ?? "",
+    name: target.name,
+    uid: target.uid,
+    serviceAccount,
+  };
+  const outlook = await controllerOutlook(client, ref);
+  const note = outlookNote(ref, outlook);
+  return {
+    ...target,
+    reason: note ? `${target.reason}; ${note}` : target.reason,
+    legacy: { ref, outlook },
+  };
 }
 
 /** Revoke; returns the exit code. */
@@ -163,14 +192,16 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
         );
       }
       const sa = secret.metadata?.annotations?.["kubernetes.io/service-account.name"] ?? "";
-      return await confirmAndDelete(ctx, options, [{
-        kind: "Secret",
-        namespace: ns,
-        name: request.name,
-        uid: secret.metadata?.uid,
-        reason: `legacy token of service account "${sa}"`,
-        path,
-      }]);
+      return await confirmAndDelete(ctx, options, [
+        await withOutlook(client, {
+          kind: "Secret",
+          namespace: ns,
+          name: request.name,
+          uid: secret.metadata?.uid,
+          reason: `legacy token of service account "${sa}"`,
+          path,
+        }, sa),
+      ]);
     }
     case "bootstrap": {
       const client = await ctx.client();
@@ -196,18 +227,30 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
       const client = await ctx.client();
       const namespace = request.allNamespaces ? undefined : config.namespace;
       const targets: Target[] = [];
-      await scan(client, {
+      const result = await scan(client, {
         namespace,
         now: ctx.runtime.now(),
         unusedForMs: request.unusedForMs ?? Number.MAX_SAFE_INTEGER,
         chunkSize: request.chunkSize,
         bootstrap: request.expired && (namespace === undefined || namespace === "kube-system"),
+        onRefused: (r) => ctx.runtime.stderr.write(`Warning: ${refusedLine(r)}\n`),
       }, (items) => {
         for (const item of items) {
           const reason = selected(item, request);
           if (reason) targets.push(targetOf(item, reason));
         }
       });
+      for (const [i, t] of targets.entries()) {
+        const sa = t.kind === "Secret" ? t.serviceAccount : undefined;
+        if (sa) targets[i] = await withOutlook(client, t, sa);
+      }
+      if (result.refused.length === result.lists) {
+        throw new CliError(
+          `Cannot select what to revoke: the server refused every list: ${
+            result.refused[0]?.reason ?? ""
+          }`,
+        );
+      }
       if (targets.length === 0) {
         ctx.runtime.stderr.write("Nothing to revoke: no object matches the selectors.\n");
         return 0;
@@ -255,6 +298,7 @@ function targetOf(item: AuditItem, reason: string): Target {
     uid: item.uid,
     reason,
     path: `/api/v1/namespaces/${enc(item.namespace)}/secrets/${enc(item.name)}`,
+    serviceAccount: item.kind === "Secret" ? item.serviceAccount : undefined,
   };
 }
 
@@ -290,6 +334,7 @@ async function confirmAndDelete(
   }
   if (!options.yes) await confirm(ctx, `Delete ${what}?`);
   let failed = 0;
+  const deleted: Target[] = [];
   for (const t of targets) {
     const label = `${t.kind === "BootstrapToken" ? "bootstrap token" : t.kind.toLowerCase()} "${
       t.namespace ? `${t.namespace}/` : ""
@@ -297,6 +342,7 @@ async function confirmAndDelete(
     try {
       await deleteTarget(await ctx.client(), t);
       out.write(`${label} deleted\n`);
+      deleted.push(t);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       if (e.code === 404) out.write(`${label} already gone\n`);
@@ -306,6 +352,17 @@ async function confirmAndDelete(
         ctx.runtime.stderr.write(`error: Cannot delete ${label}: ${why}\n`);
       }
     }
+  }
+  for (const t of deleted) {
+    if (!t.legacy?.outlook.replacedOnDelete) continue;
+    const { ref, outlook } = t.legacy;
+    const client = await ctx.client();
+    reportReplacement(
+      ctx.runtime.stderr,
+      ref,
+      outlook,
+      await awaitReplacement(client, ctx.runtime, ref, outlook),
+    );
   }
   if (then && failed === 0) await then();
   if (failed) throw new CliError(`Cannot delete ${failed} of ${what}`);

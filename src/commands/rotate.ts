@@ -32,6 +32,7 @@ import {
   isBootstrapTokenId,
 } from "../bootstrap/token.ts";
 import { parseServiceAccountFlag, requestToken, type ServiceAccountRef } from "./_token_request.ts";
+import { retireSecret } from "./_legacy_secret.ts";
 
 /** Flags and arguments of `rotate`, as the command line gives them. */
 export interface RotateOptions {
@@ -903,17 +904,12 @@ async function rotateSecret(
       `Secret "${namespace}/${request.name}"`,
       request.graceMs,
       () =>
-        client.request(
-          "DELETE",
-          `/api/v1/namespaces/${ns}/secrets/${encodeURIComponent(request.name)}`,
-          {
-            body: {
-              kind: "DeleteOptions",
-              apiVersion: "v1",
-              preconditions: { uid: old.metadata?.uid },
-            },
-          },
-        ),
+        retireSecret(client, err, {
+          namespace,
+          name: request.name,
+          uid: old.metadata?.uid,
+          serviceAccount: saName,
+        }, newName),
     );
   } else if (err.isTerminal()) {
     err.write(

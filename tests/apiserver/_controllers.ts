@@ -1,8 +1,9 @@
 /**
  * The kube-controller-manager loops that token tests depend on: the service-account controller
  * (a `default` ServiceAccount in every namespace), the legacy tokens controller (fills Secrets of
- * type kubernetes.io/service-account-token, deletes them with their ServiceAccount) and the
- * namespace controller (deleting a namespace deletes what is in it).
+ * type kubernetes.io/service-account-token, deletes them with their ServiceAccount, drops a
+ * deleted one from its ServiceAccount's `secrets`, and before 1.24 keeps one for every
+ * ServiceAccount) and the namespace controller (deleting a namespace deletes what is in it).
  */
 import { Buffer } from "node:buffer";
 import { legacyClaims, type SigningKey } from "./_jwt.ts";
@@ -10,6 +11,7 @@ import { type ResourceInfo, RESOURCES } from "./_resources.ts";
 import type { ObjectStore, StoreEvent } from "./_store.ts";
 import { isObject, type KubeObject } from "./_types.ts";
 import {
+  generateName,
   SERVICE_ACCOUNT_NAME_ANNOTATION,
   SERVICE_ACCOUNT_TOKEN_TYPE,
   SERVICE_ACCOUNT_UID_ANNOTATION,
@@ -21,6 +23,11 @@ export interface ControllerOptions {
   key: SigningKey;
   caPem: string;
   tokenControllerDelayMs: number;
+  /**
+   * Play the token controller of Kubernetes before 1.24: every ServiceAccount that lists no
+   * existing token Secret in its `secrets` gets a new one, named `<account>-token-<5 chars>`.
+   */
+  legacyTokenAutoCreation?: boolean;
 }
 
 const core = (resource: string): ResourceInfo =>
@@ -53,9 +60,80 @@ export class Controllers {
       this.#deleteNamespaceContents(e.object.metadata.name!);
     }
     if (kind === "ServiceAccount" && e.type === "DELETED") this.#onServiceAccountDeleted(e.object);
+    if (kind === "ServiceAccount" && e.type !== "DELETED" && this.#o.legacyTokenAutoCreation) {
+      const { namespace, name } = e.object.metadata;
+      this.#later(() => this.#ensureReferencedToken(namespace!, name!));
+    }
     if (kind === "Secret" && e.type !== "DELETED" && e.object.type === SERVICE_ACCOUNT_TOKEN_TYPE) {
       this.#scheduleTokenSecret(e.object);
     }
+    if (kind === "Secret" && e.type === "DELETED" && e.object.type === SERVICE_ACCOUNT_TOKEN_TYPE) {
+      const secret = e.object;
+      this.#later(() => this.#removeSecretReference(secret));
+    }
+  }
+
+  /** Run `fn` after the controller delay, outside the request that caused it (as upstream). */
+  #later(fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, this.#o.tokenControllerDelayMs);
+    this.#timers.add(timer);
+  }
+
+  /** Upstream removeSecretReference: a deleted token Secret leaves its account's `secrets`. */
+  #removeSecretReference(secret: KubeObject): void {
+    const a = secret.metadata.annotations ?? {};
+    const namespace = secret.metadata.namespace!;
+    const sa = this.#o.store.get(
+      core("serviceaccounts"),
+      namespace,
+      a[SERVICE_ACCOUNT_NAME_ANNOTATION] ?? "",
+    );
+    if (!sa) return;
+    const uid = a[SERVICE_ACCOUNT_UID_ANNOTATION];
+    if (uid && uid !== sa.metadata.uid) return;
+    const refs = Array.isArray(sa.secrets) ? sa.secrets as { name?: string }[] : [];
+    if (!refs.some((r) => r.name === secret.metadata.name)) return;
+    sa.secrets = refs.filter((r) => r.name !== secret.metadata.name);
+    this.#o.store.update(core("serviceaccounts"), sa);
+  }
+
+  /** Upstream ensureReferencedToken (before 1.24): a listed, existing token Secret, or a new one. */
+  #ensureReferencedToken(namespace: string, name: string): void {
+    const sa = this.#o.store.get(core("serviceaccounts"), namespace, name);
+    if (!sa) return;
+    const refs = Array.isArray(sa.secrets) ? sa.secrets as { name?: string }[] : [];
+    const listed = refs.some((r) => {
+      const secret = r.name && this.#o.store.get(core("secrets"), namespace, r.name);
+      return secret && secret.type === SERVICE_ACCOUNT_TOKEN_TYPE &&
+        secret.metadata.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === name;
+    });
+    if (listed) return;
+    const secretName = generateName(`${name}-token-`);
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const claims = legacyClaims(namespace, { name, uid: sa.metadata.uid! }, secretName);
+    this.#o.store.create(core("secrets"), {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: secretName,
+        namespace,
+        annotations: {
+          [SERVICE_ACCOUNT_NAME_ANNOTATION]: name,
+          [SERVICE_ACCOUNT_UID_ANNOTATION]: sa.metadata.uid!,
+        },
+      },
+      type: SERVICE_ACCOUNT_TOKEN_TYPE,
+      data: {
+        token: b64(this.#o.key.sign(claims)),
+        namespace: b64(namespace),
+        "ca.crt": b64(this.#o.caPem),
+      },
+    });
+    sa.secrets = [...refs, { name: secretName }];
+    this.#o.store.update(core("serviceaccounts"), sa);
   }
 
   #ensureDefaultServiceAccount(namespace: string): void {

@@ -68,6 +68,8 @@ export interface RouterOptions {
   issuer: string;
   serverAddress: () => string;
   now: () => Date;
+  /** The /version document; default {@link VERSION_INFO}. */
+  version?: typeof VERSION_INFO;
 }
 
 /** The /version document of a v1.32.0 kube-apiserver. */
@@ -157,7 +159,7 @@ export class Router {
       case "/apis":
         return found(v.groupList());
       case "/version":
-        return found(VERSION_INFO);
+        return found(this.#o.version ?? VERSION_INFO);
       case "/healthz":
       case "/livez":
       case "/readyz":

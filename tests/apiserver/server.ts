@@ -16,7 +16,7 @@ import { renderKubeconfig } from "./_kubeconfig.ts";
 import { CertificateAuthority } from "./_pki.ts";
 import { defaultRbacObjects, RbacAuthorizer } from "./_rbac.ts";
 import { ApiVersions } from "./_resources.ts";
-import { type Reply, Router } from "./_routes.ts";
+import { type Reply, Router, VERSION_INFO } from "./_routes.ts";
 import { ObjectStore } from "./_store.ts";
 import { ApiError, statusForCode } from "./_status.ts";
 import type { KubeObject } from "./_types.ts";
@@ -44,6 +44,12 @@ export interface ApiServerOptions {
   tokenControllerDelayMs?: number;
   /** TCP port on 127.0.0.1; default 0, a free port. */
   port?: number;
+  /**
+   * Play Kubernetes v1.23 (the last release whose token controller creates a legacy token
+   * Secret for every service account): /version says v1.23.17 and the controller keeps one
+   * token Secret listed in each ServiceAccount's `secrets`, as before 1.24.
+   */
+  legacyTokenAutoCreation?: boolean;
 }
 
 /** One request as the server saw it. */
@@ -178,6 +184,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     key,
     caPem: ca.certPem,
     tokenControllerDelayMs: options.tokenControllerDelayMs ?? 0,
+    legacyTokenAutoCreation: options.legacyTokenAutoCreation,
   });
   const seed = (obj: KubeObject) => {
     const info = versions.forKind(obj.apiVersion, obj.kind);
@@ -217,6 +224,9 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     issuer,
     serverAddress: () => address,
     now,
+    version: options.legacyTokenAutoCreation
+      ? { ...VERSION_INFO, minor: "23", gitVersion: "v1.23.17" }
+      : undefined,
   });
 
   const requests: RecordedRequest[] = [];
