@@ -3,6 +3,8 @@ import { collect } from "./flags.ts";
 import type { CommandTree, Run } from "./types.ts";
 import { Complete, completes } from "./completion_rules.ts";
 
+const SEVERITY_VALUES = ["info", "low", "medium", "high", "critical"];
+
 /** Add `audit` (alias `list`) to the command tree. */
 export function registerAudit(program: CommandTree, run: Run): void {
   const cmd = program.command("audit")
@@ -76,7 +78,10 @@ Examples:
   completes(cmd, {
     flags: {
       "--unused-for": Complete.none,
-      "--fail-on": Complete.fromHelp,
+      "--fail-on": Complete.values(...SEVERITY_VALUES),
+      "--severity": Complete.values(...SEVERITY_VALUES),
+      "--kind": Complete.values("secret", "bootstrap", "serviceaccount"),
+      "--selector": Complete.none,
       "--output": Complete.fromHelp,
       "--chunk-size": Complete.none,
     },
