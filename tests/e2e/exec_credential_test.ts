@@ -5,6 +5,9 @@ import { parse } from "yaml";
 import { runCli, runKubectl, type RunResult } from "./_cli.ts";
 import { claims, freshNamespace, kubectlUser } from "./_cluster.ts";
 import { startTarget, type Target } from "./_target.ts";
+import { EDGE_INSTANTS, namespace, serviceAccount } from "./_audit_seed.ts";
+import { startApiServer } from "../apiserver/mod.ts";
+import { CLOCK_ENV, processClock } from "../../src/runtime.ts";
 import { modeOf } from "./_rotate.ts";
 
 Deno.test("a kubeconfig from kubeconfig --exec works with kubectl and reuses its cached token", async (t) => {
@@ -568,5 +571,64 @@ Deno.test("exec-credential killed while holding the cache lock does not make the
   } finally {
     await Deno.remove(dir, { recursive: true });
     await target.close();
+  }
+});
+
+Deno.test("exec-credential renews a cached token at 80% of its lifetime, at edge instants (pinned clocks)", async (t) => {
+  for (const at of EDGE_INSTANTS) {
+    await t.step(at, async () => {
+      const server = await startApiServer({ now: processClock(at) });
+      const base = await Deno.makeTempDir({ prefix: "exec-edge-" });
+      try {
+        namespace(server, "edge");
+        serviceAccount(server, "edge", "robot");
+        const tokenRequests = () =>
+          server.requests.filter((q) =>
+            q.method === "POST" && q.path === "/api/v1/namespaces/edge/serviceaccounts/robot/token"
+          ).length;
+        const call = async (now: number) => {
+          const r = await runCli(
+            ["exec-credential", "--service-account", "edge/robot", "--duration", "1h", "-v", "6"],
+            {
+              env: {
+                KUBECONFIG: server.kubeconfigPath,
+                KUBECACHEDIR: base,
+                [CLOCK_ENV]: new Date(now).toISOString(),
+              },
+            },
+          );
+          assert.equal(r.code, 0, r.stderr);
+          return { ...JSON.parse(r.stdout).status, stderr: r.stderr };
+        };
+        const start = Date.parse(at);
+        const first = await call(start);
+        const iat = claims(first.token).iat as number;
+        const exp = claims(first.token).exp as number;
+        // The server's clock started at `at` too: the token is issued then, not at the wall time.
+        assert.ok(iat * 1000 >= start - 1000 && iat * 1000 < start + 60_000, `iat ${iat}`);
+        assert.equal(exp, iat + 3600);
+        assert.equal(
+          first.expirationTimestamp,
+          new Date(exp * 1000).toISOString().replace(".000Z", "Z"),
+        );
+        assert.equal(tokenRequests(), 1);
+
+        // Just before 80% of the lifetime: the cached token.
+        const cached = await call((iat + 2880) * 1000 - 2000);
+        assert.equal(cached.token, first.token);
+        assert.equal(cached.expirationTimestamp, first.expirationTimestamp);
+        assert.match(cached.stderr, /token cache: hit/);
+        assert.equal(tokenRequests(), 1);
+
+        // At 80%: a new one, and the old is never handed out again.
+        const renewed = await call((iat + 2880) * 1000);
+        assert.match(renewed.stderr, /token cache: the cached token is due for renewal/);
+        assert.equal(tokenRequests(), 2);
+        assert.notEqual(renewed.token, first.token);
+      } finally {
+        await Deno.remove(base, { recursive: true });
+        await server.close();
+      }
+    });
   }
 });
