@@ -1,9 +1,8 @@
 /**
  * The exec-credential token cache: one JSON file per (cluster, user, service account,
- * audiences, duration), in a 0700 folder of the user's own, each file 0600 (rules in
- * `_store.ts`). This module is on the hot path of
- * every kubectl call through `exec-credential`, so it imports nothing heavy: no YAML, no HTTP,
- * no Kubernetes client.
+ * audiences, duration), in a 0700 folder of the user's own, each file 0600 (the rules are in
+ * `_store.ts`). This module is on the hot path of every kubectl call through `exec-credential`,
+ * so it imports nothing heavy: no YAML, no HTTP, no Kubernetes client.
  */
 import { join } from "node:path";
 import type { Runtime } from "../runtime.ts";
@@ -141,7 +140,6 @@ export async function clearCache(runtime: Runtime, dir: string): Promise<number>
   for (const name of await runtime.readDir(dir)) {
     const ours = FILE_RE.test(name) || /^[0-9a-f]{64}\.json\.lock$/.test(name) ||
       /^\.[0-9a-f]{64}\.json\.tmp-/.test(name) || SHORTCUT_FILE_RE.test(name) ||
-      /^shortcut-[0-9a-f]{64}\.json\.lock$/.test(name) ||
       /^\.shortcut-[0-9a-f]{64}\.json\.tmp-/.test(name);
     if (!ours) continue;
     const path = join(dir, name);
