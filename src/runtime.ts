@@ -40,10 +40,36 @@ export interface FileInfo {
   size: number;
   /** Inode number, where the platform has one: a file replaced by rename gets a new one. */
   ino: number | null;
+  /** The device the file is on; with `ino` it names one file (null where unknown). */
+  dev: number | null;
   /** Owner's user ID; null where the platform has none (Windows). */
   uid: number | null;
   /** Owner's group ID; null where the platform has none (Windows). */
   gid: number | null;
+}
+
+/** Options for {@link Runtime.open}. */
+export interface OpenOptions {
+  /** Open for writing too; never truncates, and without `createNew` never creates. */
+  write?: boolean;
+  /** Create the file, failing with "AlreadyExists" when the path exists, even as a symlink. */
+  createNew?: boolean;
+  /** Permission bits for a file `createNew` creates (the umask still applies). */
+  mode?: number;
+}
+
+/** An open file: its facts are those of what was opened, whatever the path names by then. */
+export interface OpenFile {
+  /** `fstat`: facts about the open file itself. */
+  stat(): Promise<FileInfo>;
+  /** The whole content, from the start. */
+  readAll(): Promise<Uint8Array>;
+  /**
+   * Wait for an exclusive OS lock (`flock`) on the file. The kernel releases it when the file
+   * is closed or the process dies, however it dies.
+   */
+  lock(): Promise<void>;
+  close(): void;
 }
 
 /** Options for {@link Runtime.writeFile}. */
@@ -86,6 +112,8 @@ export interface Runtime {
   stat(path: string, options?: { follow?: boolean }): Promise<FileInfo>;
   /** The absolute path with symlinks resolved. */
   realPath(path: string): Promise<string>;
+  /** Open a file for reading (and writing with `write`), following symlinks like open(2). */
+  open(path: string, options?: OpenOptions): Promise<OpenFile>;
   /** Write a whole file (created when missing, truncated otherwise unless `createNew`). */
   writeFile(path: string, data: string | Uint8Array, options?: WriteFileOptions): Promise<void>;
   /** Rename a file, replacing the target atomically (POSIX rename). */
@@ -167,6 +195,21 @@ export function processClock(pinned: string | undefined): () => Date {
   return () => new Date(at + Math.floor(performance.now() - started));
 }
 
+function fileInfo(info: Deno.FileInfo): FileInfo {
+  return {
+    isFile: info.isFile,
+    isDirectory: info.isDirectory,
+    isSymlink: info.isSymlink,
+    mode: info.mode === null ? null : info.mode & 0o7777,
+    mtime: info.mtime,
+    ino: info.ino,
+    dev: Deno.build.os === "windows" ? null : info.dev,
+    uid: info.uid,
+    gid: info.gid,
+    size: info.size,
+  };
+}
+
 /** The runtime of a real process. */
 export function denoRuntime(): Runtime {
   return {
@@ -185,18 +228,29 @@ export function denoRuntime(): Runtime {
         return false;
       }
     },
-    stat: async (path, options = {}) => {
-      const info = options.follow === false ? await Deno.lstat(path) : await Deno.stat(path);
+    stat: async (path, options = {}) =>
+      fileInfo(options.follow === false ? await Deno.lstat(path) : await Deno.stat(path)),
+    open: async (path, options = {}) => {
+      const file = await Deno.open(path, {
+        read: true,
+        write: options.write || options.createNew || false,
+        createNew: options.createNew ?? false,
+        mode: options.mode,
+      });
       return {
-        isFile: info.isFile,
-        isDirectory: info.isDirectory,
-        isSymlink: info.isSymlink,
-        mode: info.mode === null ? null : info.mode & 0o7777,
-        mtime: info.mtime,
-        ino: info.ino,
-        size: info.size,
-        uid: info.uid,
-        gid: info.gid,
+        stat: async () => fileInfo(await file.stat()),
+        readAll: async () => {
+          const chunks: Uint8Array[] = [];
+          const buffer = new Uint8Array(16_384);
+          for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+            chunks.push(buffer.slice(0, n));
+          }
+          const all = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+          chunks.reduce((at, c) => (all.set(c, at), at + c.length), 0);
+          return all;
+        },
+        lock: () => file.lock(true),
+        close: () => file.close(),
       };
     },
     realPath: (path) => Deno.realPath(path),

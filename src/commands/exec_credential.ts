@@ -7,14 +7,14 @@
 import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { acquireLock } from "../fs/lock.ts";
 import {
   cacheDir,
   type CachedToken,
-  cacheFile,
   cacheKey,
+  checkCacheDir,
   clearCache,
   ensureCacheDir,
+  lockEntry,
   readCachedToken,
   writeCachedToken,
 } from "../tokencache/cache.ts";
@@ -40,8 +40,6 @@ export type ExecCredentialRequest =
   };
 
 const API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
-/** A process killed while holding the cache lock leaves it behind; this much later it is void. */
-const STALE_LOCK_MS = 60_000;
 
 /** Check the flags without touching anything; messages name the flag. */
 export function validateExecCredential(options: ExecCredentialOptions): ExecCredentialRequest {
@@ -112,11 +110,14 @@ export async function runExecCredential(
     runtime.stdout.write(JSON.stringify(credential) + "\n");
     return 0;
   };
+  // A folder that is not the user's own is refused before anything in it is read.
+  const cacheExists = dir ? await checkCacheDir(runtime, dir) : false;
+  const why = (reason: string, level: 1 | 6 = 1) => ctx.log(level, `token cache: ${reason}`);
   // The hot path: kubectl runs this on every call. Find the cache entry without reading the
   // kubeconfig when nothing that selects it has changed since the last call.
   const shortcut = dir ? await shortcutKey(runtime, ctx.flags, request) : undefined;
-  if (dir && shortcut) {
-    const known = await readShortcut(runtime, dir, shortcut);
+  if (dir && cacheExists && shortcut) {
+    const known = await readShortcut(runtime, dir, shortcut, why);
     const cached = known ? await readCachedToken(runtime, dir, known, runtime.now()) : undefined;
     if (cached) {
       ctx.log(6, "token cache: hit (shortcut)");
@@ -145,15 +146,14 @@ export async function runExecCredential(
     audiences: request.audiences,
     durationSeconds: request.expirationSeconds,
   });
-  const why = (reason: string) => ctx.log(6, `token cache: ${reason}`);
   let token: CachedToken | undefined;
-  if (dir) token = await readCachedToken(runtime, dir, key, runtime.now(), why);
+  if (dir && cacheExists) token = await readCachedToken(runtime, dir, key, runtime.now(), why);
   if (token) ctx.log(6, "token cache: hit");
   else token = await fetchAndCache(ctx, dir, key, sa, request, why);
   if (dir && shortcut) {
     // Best effort: without it the next call only takes the longer way.
     await writeShortcut(runtime, dir, shortcut, key).catch((e) =>
-      why(`cannot write the shortcut: ${(e as Error).message}`)
+      why(`cannot write the shortcut: ${(e as Error).message}`, 6)
     );
   }
   return print(token);
@@ -166,7 +166,7 @@ async function fetchAndCache(
   key: string,
   sa: string,
   request: Extract<ExecCredentialRequest, { clear: false }>,
-  why: (reason: string) => void,
+  why: (reason: string, level?: 1 | 6) => void,
 ): Promise<CachedToken> {
   const runtime = ctx.runtime;
   if (!dir) {
@@ -174,25 +174,24 @@ async function fetchAndCache(
     return await fetchToken(ctx, sa, request);
   }
   await ensureCacheDir(runtime, dir);
-  const acquired = await acquireLock(runtime, cacheFile(dir, key), {
-    staleMs: STALE_LOCK_MS,
-    timeoutMs: 2 * STALE_LOCK_MS,
-    what: "the token cache",
-    shortcut: () => readCachedToken(runtime, dir, key, runtime.now()),
-  });
-  if (!acquired.locked) {
-    ctx.log(6, "token cache: filled by a parallel call");
-    return acquired.value as CachedToken;
-  }
+  // An OS lock: parallel calls queue here, and a killed holder's lock dies with it.
+  const release = await lockEntry(runtime, dir, `${key}.json`);
   try {
     // Another process may have written it between our read and our lock.
     const again = await readCachedToken(runtime, dir, key, runtime.now(), why);
-    if (again) return again;
+    if (again) {
+      ctx.log(6, "token cache: filled by a parallel call");
+      return again;
+    }
     const token = await fetchToken(ctx, sa, request);
-    await writeCachedToken(runtime, dir, key, token.token, token.expiresAt);
+    // The token is good either way; an entry path we cannot replace (a folder) costs a request
+    // per call, not the call.
+    await writeCachedToken(runtime, dir, key, token.token, token.expiresAt).catch((e) =>
+      why(`cannot store the token: ${(e as Error)?.message ?? e}`)
+    );
     return token;
   } finally {
-    await acquired.release();
+    release();
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * The exec-credential token cache: one JSON file per (cluster, user, service account,
- * audiences, duration), in a 0700 folder, each file 0600. This module is on the hot path of
- * every kubectl call through `exec-credential`, so it imports nothing heavy: no YAML, no HTTP,
- * no Kubernetes client.
+ * audiences, duration), in a 0700 folder of the user's own, each file 0600 (the rules are in
+ * `_store.ts`). This module is on the hot path of every kubectl call through `exec-credential`,
+ * so it imports nothing heavy: no YAML, no HTTP, no Kubernetes client.
  */
 import { join } from "node:path";
 import type { Runtime } from "../runtime.ts";
-import { writeFileAtomic } from "../fs/atomic.ts";
+import { checkCacheDir, readEntry, writeEntry } from "./_store.ts";
 import { SHORTCUT_FILE_RE } from "./shortcut.ts";
+
+export { checkCacheDir, ensureCacheDir, lockEntry } from "./_store.ts";
 
 /** What a cache entry is for; hashed into its file name. */
 export interface CacheKeyParts {
@@ -62,50 +64,51 @@ export function cacheFile(dir: string, key: string): string {
 }
 
 /**
- * The cached token for `key` when the file is ours, well-formed and still fresh; undefined
- * otherwise. A file that is not exactly what we write (other permissions, another key, a token
- * whose claims disagree) is never trusted. `reason` hears why an entry was skipped.
+ * The cached token for `key` when the file is ours, well-formed and still fresh at `now`;
+ * undefined otherwise. A file that is not exactly what we write (not a regular file of ours
+ * with mode 0600, another key, a token whose claims disagree) is never trusted. `reason` hears
+ * why an entry was skipped: level 1 for an entry that should not be there, 6 for one that is
+ * merely due for renewal.
  */
 export async function readCachedToken(
   runtime: Runtime,
   dir: string,
   key: string,
   now: Date,
-  reason: (why: string) => void = () => {},
+  reason: (why: string, level: 1 | 6) => void = () => {},
 ): Promise<CachedToken | undefined> {
-  const file = cacheFile(dir, key);
-  let text: string;
-  try {
-    const info = await runtime.stat(file, { follow: false });
-    if (!info.isFile) return void reason("the cache entry is not a regular file");
-    if (info.mode !== null && (info.mode & 0o077) !== 0) {
-      return void reason("the cache entry is readable by others");
-    }
-    text = await runtime.readTextFile(file);
-  } catch (e) {
-    if ((e as Error)?.name !== "NotFound") reason("the cache entry cannot be read");
-    return undefined;
+  const text = await readEntry(runtime, dir, `${key}.json`, (why) => reason(why, 1));
+  if (text === undefined) return undefined;
+  const entry = parseEntry(text, key);
+  if (typeof entry === "string") return void reason(entry, 1);
+  const refreshAt = refreshTime(entry.claims, entry.expiresAt);
+  if (now.getTime() >= refreshAt.getTime()) {
+    return void reason("the cached token is due for renewal", 6);
   }
+  return { token: entry.token, expiresAt: entry.expiresAt, refreshAt };
+}
+
+/** The token, expiry and times of an entry's text, or why it is not a good entry for `key`. */
+function parseEntry(
+  text: string,
+  key: string,
+): { token: string; expiresAt: Date; claims: JwtTimes } | string {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(text);
   } catch {
-    return void reason("the cache entry is not JSON");
+    return "the cache entry is not JSON";
   }
   if (
     typeof entry !== "object" || entry === null || entry.kind !== KIND ||
     entry.apiVersion !== API_VERSION || entry.key !== key || typeof entry.token !== "string"
-  ) return void reason("the cache entry is not ours");
+  ) return "the cache entry is not ours";
   const claims = jwtTimes(entry.token);
   const expiresAt = new Date(String(entry.expirationTimestamp));
   if (!claims || claims.exp !== Math.floor(expiresAt.getTime() / 1000)) {
-    return void reason("the cached token does not match its entry");
+    return "the cached token does not match its entry";
   }
-  const refreshAt = refreshTime(claims, expiresAt);
-  if (now.getTime() >= refreshAt.getTime()) {
-    return void reason("the cached token is due for renewal");
-  }
-  return { token: entry.token, expiresAt, refreshAt };
+  return { token: entry.token, expiresAt, claims };
 }
 
 /** Store a token for `key` (atomically, mode 0600). */
@@ -123,36 +126,28 @@ export async function writeCachedToken(
     expirationTimestamp: expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
     token,
   };
-  await writeFileAtomic(runtime, cacheFile(dir, key), JSON.stringify(entry) + "\n", {
-    forceMode: 0o600,
-  });
+  await writeEntry(runtime, dir, `${key}.json`, JSON.stringify(entry) + "\n");
 }
 
-/** Create the cache folder (0700). */
-export async function ensureCacheDir(runtime: Runtime, dir: string): Promise<void> {
-  await runtime.mkdir(dir, { recursive: true, mode: 0o700 });
-  // mkdir leaves an existing folder's mode alone, and the umask may have widened nothing but
-  // a folder made by an older version could be wider: tokens live here.
-  await runtime.chmod(dir, 0o700).catch(() => {});
-}
-
-/** Remove every cache entry (and left-over locks and temp files); returns how many tokens. */
+/**
+ * Remove every cache entry (and locks and left-over temp files) from a folder that
+ * {@link checkCacheDir} accepts; returns how many tokens. Only names the cache writes are
+ * removed, each as the link or file it is: nothing outside the folder is touched.
+ */
 export async function clearCache(runtime: Runtime, dir: string): Promise<number> {
-  let names: string[];
-  try {
-    names = await runtime.readDir(dir);
-  } catch (e) {
-    if ((e as Error)?.name === "NotFound") return 0;
-    throw e;
-  }
+  if (!await checkCacheDir(runtime, dir)) return 0;
   let removed = 0;
-  for (const name of names) {
+  for (const name of await runtime.readDir(dir)) {
     const ours = FILE_RE.test(name) || /^[0-9a-f]{64}\.json\.lock$/.test(name) ||
       /^\.[0-9a-f]{64}\.json\.tmp-/.test(name) || SHORTCUT_FILE_RE.test(name) ||
       /^\.shortcut-[0-9a-f]{64}\.json\.tmp-/.test(name);
     if (!ours) continue;
-    await runtime.remove(join(dir, name)).catch(() => {});
-    if (FILE_RE.test(name)) removed++;
+    const path = join(dir, name);
+    const info = await runtime.stat(path, { follow: false }).catch(() => undefined);
+    // remove() takes a symlink itself, never its target; a folder is left alone.
+    if (!info || info.isDirectory) continue;
+    await runtime.remove(path).catch(() => {});
+    if (FILE_RE.test(name) && info.isFile) removed++;
   }
   return removed;
 }

@@ -10,6 +10,7 @@
 import type { ConnectionFlags } from "../kubeconfig/types.ts";
 import type { Runtime } from "../runtime.ts";
 import { kubeconfigCandidates } from "../kubeconfig/candidates.ts";
+import { readEntry, writeEntry } from "./_store.ts";
 
 const KIND = "CachedTokenShortcut";
 const API_VERSION = "kubectl-token.dev/v1alpha1";
@@ -47,40 +48,41 @@ export async function shortcutKey(
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function shortcutFile(dir: string, shortcut: string): string {
-  return `${dir}/shortcut-${shortcut}.json`;
+function shortcutName(shortcut: string): string {
+  return `shortcut-${shortcut}.json`;
 }
 
-/** The cache key a shortcut names, when its entry is ours (a 0600 regular file we wrote). */
+/**
+ * The cache key a shortcut names, when its entry is ours (a regular 0600 file of the user's,
+ * as `_store.ts` checks); `ignored` hears why an entry that is there was skipped.
+ */
 export async function readShortcut(
   runtime: Runtime,
   dir: string,
   shortcut: string,
+  ignored: (why: string) => void = () => {},
 ): Promise<string | undefined> {
-  const file = shortcutFile(dir, shortcut);
+  const text = await readEntry(runtime, dir, shortcutName(shortcut), ignored);
+  if (text === undefined) return undefined;
   try {
-    const info = await runtime.stat(file, { follow: false });
-    if (!info.isFile || (info.mode !== null && (info.mode & 0o077) !== 0)) return undefined;
-    const entry = JSON.parse(await runtime.readTextFile(file));
-    if (entry?.kind !== KIND || entry.apiVersion !== API_VERSION) return undefined;
-    return typeof entry.key === "string" && /^[0-9a-f]{64}$/.test(entry.key)
-      ? entry.key
-      : undefined;
+    const entry = JSON.parse(text);
+    if (
+      entry?.kind === KIND && entry.apiVersion === API_VERSION &&
+      typeof entry.key === "string" && /^[0-9a-f]{64}$/.test(entry.key)
+    ) return entry.key;
   } catch {
-    return undefined;
+    // Reported below like any other entry that is not ours.
   }
+  return void ignored(`ignoring "${shortcutName(shortcut)}": it is not a shortcut entry`);
 }
 
-/** Record that `shortcut` leads to the cache key `key` (atomically, mode 0600). */
+/** Record that `shortcut` leads to the cache key `key` (a 0600 temp file renamed over it). */
 export async function writeShortcut(
   runtime: Runtime,
   dir: string,
   shortcut: string,
   key: string,
 ): Promise<void> {
-  const { writeFileAtomic } = await import("../fs/atomic.ts");
   const entry = { apiVersion: API_VERSION, kind: KIND, key };
-  await writeFileAtomic(runtime, shortcutFile(dir, shortcut), JSON.stringify(entry) + "\n", {
-    forceMode: 0o600,
-  });
+  await writeEntry(runtime, dir, shortcutName(shortcut), JSON.stringify(entry) + "\n");
 }
