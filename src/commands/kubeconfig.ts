@@ -15,6 +15,7 @@ import { parseKubeconfig } from "../kubeconfig/parse.ts";
 import { updateKubeconfigFile } from "../kubeconfig/write.ts";
 import type { KubeconfigChange } from "../kubeconfig/edit.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { fileError } from "../fs/file_error.ts";
 import { withLock } from "../fs/lock.ts";
 import { requestToken, type ServiceAccountRef } from "./_token_request.ts";
 
@@ -150,7 +151,9 @@ export async function runKubeconfig(
         if (old !== undefined) {
           await writeFileAtomic(runtime, `${path}.bak`, old, { forceMode: 0o600 });
         }
-        await writeFileAtomic(runtime, path, toYaml(doc), { forceMode: 0o600 });
+        await writeFileAtomic(runtime, path, toYaml(doc), { forceMode: 0o600 }).catch((e) => {
+          throw fileError(`write kubeconfig "${path}"`, e);
+        });
       }, { what: `kubeconfig "${path}"` });
       runtime.stderr.write(`Wrote context "${entryName}" to "${path}"${note}\n`);
       return 0;

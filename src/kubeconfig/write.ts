@@ -3,11 +3,10 @@
  * re-read under the lock (so a parallel writer's change is never lost), edited in place
  * (see edit.ts), written atomically with its mode kept (0600 for a new file).
  */
-import { CliError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { writeFileAtomic } from "../fs/atomic.ts";
 import { withLock } from "../fs/lock.ts";
-import { fileErrorDetail } from "./_file_error.ts";
+import { fileError } from "../fs/file_error.ts";
 import { editKubeconfigText, type KubeconfigChange } from "./edit.ts";
 import { parseKubeconfig } from "./parse.ts";
 
@@ -54,7 +53,7 @@ export async function updateKubeconfigFile(
       text = await runtime.readTextFile(file);
     } catch (e) {
       if ((e as Error)?.name !== "NotFound" || !options.create) {
-        throw new CliError(`Cannot read kubeconfig "${file}": ${fileErrorDetail(e)}`, { cause: e });
+        throw fileError(`read kubeconfig "${file}"`, e);
       }
       created = true;
     }
@@ -74,7 +73,7 @@ export async function updateKubeconfigFile(
         beforeRename: options.beforeRename,
       });
     } catch (e) {
-      throw new CliError(`Cannot write kubeconfig "${file}": ${fileErrorDetail(e)}`, { cause: e });
+      throw fileError(`write kubeconfig "${file}"`, e);
     }
     return result;
   }, { timeoutMs: options.lockTimeoutMs, what: `kubeconfig "${file}"` });
