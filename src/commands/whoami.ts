@@ -71,7 +71,16 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
   const credential = await ctx.credential();
   const config = await ctx.config();
   const now = ctx.runtime.now();
-  const described = describeCredential(credential, now);
+  // A bootstrap token's extra groups and expiry live in its Secret: read it when this
+  // credential may (it usually may not, and then they are unknown).
+  let bootstrapSecret: BootstrapSecretInfo | undefined;
+  const id = credential.token && !credential.certPem
+    ? bootstrapTokenId(credential.token)
+    : undefined;
+  if (id !== undefined && !config.impersonate?.user) {
+    bootstrapSecret = await readOwnBootstrapSecret(ctx, id);
+  }
+  const described = describeCredential(credential, { now, bootstrapSecret });
   for (const version of SSR_VERSIONS) {
     try {
       const res = await client.post<{ status?: { userInfo?: UserInfo } }>(
@@ -124,15 +133,6 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
       unverifiedReason = e.code === 404 ? "no TokenReview either" : "TokenReview is not allowed";
     }
   }
-  // What the credential itself says; for a bootstrap token its Secret, when this credential
-  // may read it, holds the extra groups and the expiry.
-  let bootstrapSecret: BootstrapSecretInfo | undefined;
-  const id = credential.token && !credential.certPem
-    ? bootstrapTokenId(credential.token)
-    : undefined;
-  if (id !== undefined && !config.impersonate?.user) {
-    bootstrapSecret = await readOwnBootstrapSecret(ctx, id);
-  }
   const claimed = interpretCredential(credential, {
     now,
     impersonate: config.impersonate,
@@ -183,7 +183,10 @@ interface Described {
 }
 
 /** How a credential authenticates and when it stops working, from the credential alone. */
-export function describeCredential(credential: Credential, now: Date): Described {
+export function describeCredential(
+  credential: Credential,
+  options: { now: Date; bootstrapSecret?: BootstrapSecretInfo },
+): Described {
   const via = credential.source === "exec"
     ? " (from an exec credential plugin)"
     : credential.source === "in-cluster"
@@ -191,7 +194,7 @@ export function describeCredential(credential: Credential, now: Date): Described
     : credential.source === "token-file"
     ? " (from a token file)"
     : "";
-  const it = interpretCredential(credential, { now });
+  const it = interpretCredential(credential, options);
   return { method: `${it.label}${via}`, expiry: it.expiry };
 }
 
