@@ -2,6 +2,7 @@
 import type { CommandTree, Run } from "./types.ts";
 import { Complete, completes } from "./completion_rules.ts";
 import { collect } from "./flags.ts";
+import { UsageError } from "../errors.ts";
 
 /** Add `bootstrap create|list|delete|generate` to the command tree. */
 export function registerBootstrap(program: CommandTree, run: Run): void {
@@ -11,8 +12,17 @@ export function registerBootstrap(program: CommandTree, run: Run): void {
     .description(
       "Create, list, delete and generate bootstrap tokens ([a-z0-9]{6}.[a-z0-9]{16}), stored as Secrets in kube-system. They authenticate as system:bootstrap:<id> when the API server runs with --enable-bootstrap-token-auth.",
     )
-    .helpCommand(false);
+    .helpCommand(false)
+    .argument("[COMMAND]")
+    .action((command) => {
+      // Without this, commander prints the whole help on stderr and exits 0.
+      const expected = "expected create, list, delete or generate";
+      if (command === undefined) throw new UsageError(`Subcommand not specified: ${expected}`);
+      throw new UsageError(`Invalid subcommand "${command}": ${expected}`);
+    });
 
+  // The subcommands complete as commands; the argument only catches a wrong one.
+  completes(group, { args: { COMMAND: Complete.none } });
   const create = group.command("create")
     .usage("[TOKEN] [flags]")
     .argument("[TOKEN]", "Use this token instead of a generated one")

@@ -49,7 +49,12 @@ const COMMANDS: Record<FastCommand["command"], CommandFlags> = {
     booleans: ["clear"],
     positionals: 0,
   },
-  "decode": { values: ["jwks", "output"], repeated: [], booleans: ["verify"], positionals: 1 },
+  "decode": {
+    values: ["jwks", "leeway", "output"],
+    repeated: [],
+    booleans: ["verify"],
+    positionals: 1,
+  },
 };
 
 /** Parse `args` when the fast path can run them; undefined sends them through commander. */
@@ -114,6 +119,7 @@ export function parseFastPath(args: string[]): FastCommand | undefined {
       token: positionals[0],
       verify: booleans["verify"] ?? false,
       jwks: values["jwks"],
+      leeway: values["leeway"],
       output: values["output"] ?? "text",
     },
   };

@@ -208,7 +208,8 @@ export async function runBootstrapDelete(ctx: CommandContext, ids: string[]): Pr
   if (ids.length === 0) throw new UsageError("At least one token ID is required");
   const list = ids.map(bootstrapTokenIdOf);
   const client = await ctx.client();
-  let failed = 0;
+  // Like kubectl delete with several names: each result on stdout, one error line at the end.
+  const failures: { id: string; why: string }[] = [];
   for (const id of list) {
     const name = bootstrapSecretName(id);
     try {
@@ -216,13 +217,23 @@ export async function runBootstrapDelete(ctx: CommandContext, ids: string[]): Pr
       ctx.runtime.stdout.write(`bootstrap token "${id}" deleted\n`);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      failed++;
       const why = e.code === 404 ? "it does not exist" : e.message;
-      ctx.runtime.stderr.write(`error: Cannot delete bootstrap token "${id}": ${why}\n`);
+      failures.push({ id, why });
+      if (list.length > 1) {
+        ctx.runtime.stdout.write(`bootstrap token "${id}" not deleted: ${why}\n`);
+      }
     }
   }
-  if (failed) {
-    throw new CliError(`Cannot delete ${failed} of ${list.length} bootstrap tokens`);
+  if (failures.length === 1 && list.length === 1) {
+    throw new CliError(`Cannot delete bootstrap token "${failures[0].id}": ${failures[0].why}`);
+  }
+  if (failures.length > 0) {
+    const ids = failures.map((f) => `"${f.id}"`).join(", ");
+    const whys = [...new Set(failures.map((f) => f.why))];
+    throw new CliError(
+      `Cannot delete ${failures.length} of ${list.length} bootstrap tokens: ${ids}` +
+        (whys.length === 1 ? ` (${whys[0]})` : ""),
+    );
   }
   return 0;
 }

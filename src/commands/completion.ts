@@ -4,6 +4,7 @@
  * lookups that complete names from the cluster and the kubeconfig.
  */
 import { writeFileAtomic } from "../fs/atomic.ts";
+import { fileError } from "../fs/file_error.ts";
 import type { Runtime } from "../runtime.ts";
 import type { ConnectionFlags } from "../kubeconfig/types.ts";
 import { CommandContext } from "../cli/context.ts";
@@ -179,8 +180,7 @@ export async function runCompletionInstall(
     await runtime.mkdir(dir, { recursive: true });
     await writeFileAtomic(runtime, helper, text, { forceMode: 0o755 });
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    throw new CliError(`Cannot write completion helper "${helper}": ${reason}`, { cause: e });
+    throw fileError(`write completion helper "${helper}"`, e);
   }
   runtime.stdout.write(
     `Wrote ${helper}: "kubectl token <TAB>" completes through kubectl's shell completion ` +

@@ -8,12 +8,17 @@ import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
 import { renderTokenReport, tokenReportDocument } from "../jwt/render.ts";
 import type { VerifyResult } from "../jwt/verify.ts";
+import { tokenFromText } from "../jwt/decode.ts";
+import { fileError } from "../fs/file_error.ts";
+import { parseDurationFlag } from "../output/duration.ts";
 
 /** Flags and argument of `decode`. */
 export interface DecodeOptions {
   token?: string;
   verify: boolean;
   jwks?: string;
+  /** Clock skew allowed on `exp` and `nbf` with --verify, a duration; default 60s. */
+  leeway?: string;
   output: string;
 }
 
@@ -23,11 +28,19 @@ export async function runDecode(ctx: CommandContext, options: DecodeOptions): Pr
   if (options.jwks && !options.verify) {
     throw new UsageError("Flag --jwks needs --verify");
   }
+  if (options.leeway !== undefined && !options.verify) {
+    throw new UsageError("Flag --leeway needs --verify");
+  }
+  const leewayMs = options.leeway === undefined
+    ? undefined
+    : parseDurationFlag("leeway", options.leeway);
   const token = await readToken(ctx, options.token);
   const now = ctx.runtime.now();
   const report = inspectToken(token, now);
   let verification: VerifyResult | undefined;
-  if (options.verify) verification = await verify(ctx, token, report, options.jwks);
+  if (options.verify) {
+    verification = await verify(ctx, token, report, { jwks: options.jwks, leewayMs });
+  }
   const out = ctx.runtime.stdout;
   if (format === "text") {
     out.write(renderTokenReport(report, now, { verification }));
@@ -35,13 +48,23 @@ export async function runDecode(ctx: CommandContext, options: DecodeOptions): Pr
     const doc = tokenReportDocument(report, verification);
     out.write(format === "json" ? toJson(doc) : toYaml(doc));
   }
-  return verification && !verification.valid ? 1 : 0;
+  // The report is data on stdout; the verdict of a failed check is the error, on stderr.
+  if (verification && !verification.valid) {
+    throw new CliError(`Token is not valid: ${verification.reason ?? "verification failed"}`);
+  }
+  return 0;
 }
 
 async function readToken(ctx: CommandContext, arg: string | undefined): Promise<string> {
   const stdin = ctx.runtime.stdin;
   if (arg === "-" || (arg === undefined && !stdin.isTerminal())) {
-    const text = new TextDecoder().decode(await stdin.readAll()).trim();
+    let bytes: Uint8Array;
+    try {
+      bytes = await stdin.readAll();
+    } catch (e) {
+      throw fileError("read the token from standard input", e);
+    }
+    const text = tokenFromText(new TextDecoder().decode(bytes));
     if (text === "") {
       if (arg === "-") throw new CliError("Cannot decode token: standard input is empty");
       return await currentToken(ctx);
@@ -49,8 +72,9 @@ async function readToken(ctx: CommandContext, arg: string | undefined): Promise<
     return text;
   }
   if (arg !== undefined) {
-    if (arg.trim() === "") throw new UsageError("The token argument is empty");
-    return arg.trim();
+    const token = tokenFromText(arg);
+    if (token === "") throw new UsageError("The token argument is empty");
+    return token;
   }
   return await currentToken(ctx);
 }
@@ -70,8 +94,9 @@ async function verify(
   ctx: CommandContext,
   token: string,
   report: TokenReport,
-  jwksFile: string | undefined,
+  options: { jwks?: string; leewayMs?: number },
 ): Promise<VerifyResult> {
+  const jwksFile = options.jwks;
   if (report.kind === "bootstrap") {
     throw new CliError(
       "Cannot verify a bootstrap token offline: it is a shared secret; use kubectl token whoami --token",
@@ -85,7 +110,7 @@ async function verify(
     try {
       text = await ctx.runtime.readTextFile(jwksFile);
     } catch (e) {
-      throw new CliError(`Cannot read key set "${jwksFile}": ${(e as Error).message}`);
+      throw fileError(`read key set "${jwksFile}"`, e);
     }
     jwks = parseJwks(text, jwksFile);
   } else {
@@ -93,5 +118,5 @@ async function verify(
     const body = await client.get<unknown>("/openid/v1/jwks");
     jwks = parseJwks(JSON.stringify(body), `${client.config.server}/openid/v1/jwks`);
   }
-  return await verifyToken(token, { jwks }, { now: ctx.runtime.now() });
+  return await verifyToken(token, { jwks }, { now: ctx.runtime.now(), leewayMs: options.leewayMs });
 }

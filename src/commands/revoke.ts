@@ -8,7 +8,6 @@ import { ApiError } from "../api/errors.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
-import { TokenFormatError } from "../jwt/decode.ts";
 import { renderTable } from "../output/printers.ts";
 import { expiryPhrase, rfc3339 } from "../output/duration.ts";
 import { parseDaysFlag } from "../audit/duration.ts";
@@ -408,13 +407,8 @@ async function revokeToken(
 ): Promise<number> {
   const token = await readTokenArg(ctx, arg);
   const now = ctx.runtime.now();
-  let report: TokenReport;
-  try {
-    report = inspectToken(token, now);
-  } catch (e) {
-    if (e instanceof TokenFormatError) throw new CliError(`Cannot read token: ${e.message}`);
-    throw e;
-  }
+  // A TokenFormatError already says "Cannot decode token: ..." in one line.
+  const report: TokenReport = inspectToken(token, now);
   const out = ctx.runtime.stdout;
   const k8s = report.kubernetes;
   if (report.kind === "bootstrap") {

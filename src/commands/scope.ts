@@ -6,10 +6,20 @@
 import { ApiError } from "../api/errors.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
+import { CliError } from "../errors.ts";
+import { interpretCredential } from "../credential/interpret.ts";
 
 /** Flags of `scope`. */
 export interface ScopeOptions {
   output?: string;
+  /** Review every namespace (one SelfSubjectRulesReview each), like kubectl's -A. */
+  allNamespaces?: boolean;
+}
+
+/** The service account the credential is, when it is one: its own token is not another's. */
+export interface Self {
+  namespace: string;
+  name: string;
 }
 
 /** A resource rule as SelfSubjectRulesReview returns it. */
@@ -41,6 +51,8 @@ export interface ScopeRow {
   resourceNames: string[];
   verbs: string[];
   risks: string[];
+  /** Rights worth knowing that are not risks: "self-renewal" (tokens for itself only). */
+  notes: string[];
 }
 
 /** The three verdicts. */
@@ -86,8 +98,29 @@ export function risksOf(group: string, resource: string, verbs: string[]): strin
   return risks;
 }
 
-/** Rows of the table, one per resource (and its names) or URL, verbs merged. */
-export function scopeRows(status: RulesStatus): ScopeRow[] {
+/** What each risk and note means, for `-o wide`. */
+export const RISK_MEANINGS: Record<string, string> = {
+  "wildcard": "matches every verb or resource, also ones added later",
+  "reads secrets": "can read Secrets, other service accounts' tokens among them",
+  "creates service-account tokens": "can get tokens for other service accounts and act as them",
+  "self-renewal":
+    "can get new tokens for itself only (no more rights, but beyond this token's end)",
+  "impersonate": "can act as other users, groups or service accounts",
+  "bind": "can grant roles it does not hold",
+  "escalate": "can add rights it does not hold to roles",
+  "pods/exec": "can run commands in pods, with their service accounts",
+  "nodes/proxy": "can use the kubelet API, exec into any pod of the node included",
+};
+
+/**
+ * Rows of the table, one per resource (and its names) or URL, verbs merged. With `self` (the
+ * service account the credential is) and the reviewed `namespace`, creating tokens only for
+ * itself is "self-renewal", a note rather than a risk.
+ */
+export function scopeRows(
+  status: RulesStatus,
+  options: { self?: Self; namespace?: string } = {},
+): ScopeRow[] {
   const rows = new Map<string, ScopeRow>();
   for (const rule of status.resourceRules ?? []) {
     const groups = rule.apiGroups?.length ? rule.apiGroups : [""];
@@ -96,11 +129,22 @@ export function scopeRows(status: RulesStatus): ScopeRow[] {
         const name = group === "" ? resource : `${resource}.${group}`;
         const names = [...(rule.resourceNames ?? [])].sort();
         const key = `${name}\u0000${names.join(",")}`;
-        const row = rows.get(key) ??
-          { resource: name, nonResourceURL: "", resourceNames: names, verbs: [], risks: [] };
+        const row = rows.get(key) ?? {
+          resource: name,
+          nonResourceURL: "",
+          resourceNames: names,
+          verbs: [],
+          risks: [],
+          notes: [],
+        };
         for (const v of rule.verbs) if (!row.verbs.includes(v)) row.verbs.push(v);
+        const self = options.self;
+        const ownOnly = self !== undefined && options.namespace === self.namespace &&
+          names.length > 0 && names.every((n) => n === self.name);
         for (const r of risksOf(group, resource, rule.verbs)) {
-          if (!row.risks.includes(r)) row.risks.push(r);
+          if (r === "creates service-account tokens" && ownOnly) {
+            if (!row.notes.includes("self-renewal")) row.notes.push("self-renewal");
+          } else if (!row.risks.includes(r)) row.risks.push(r);
         }
         rows.set(key, row);
       }
@@ -110,7 +154,7 @@ export function scopeRows(status: RulesStatus): ScopeRow[] {
     for (const url of rule.nonResourceURLs ?? []) {
       const key = `\u0001${url}`;
       const row = rows.get(key) ??
-        { resource: "", nonResourceURL: url, resourceNames: [], verbs: [], risks: [] };
+        { resource: "", nonResourceURL: url, resourceNames: [], verbs: [], risks: [], notes: [] };
       for (const v of rule.verbs) if (!row.verbs.includes(v)) row.verbs.push(v);
       if ((url === "*" || rule.verbs.includes("*")) && !row.risks.includes("wildcard")) {
         row.risks.push("wildcard");
@@ -135,79 +179,162 @@ export function verdictOf(status: RulesStatus, rows: ScopeRow[]): Verdict {
   for (const row of rows) {
     if (row.risks.length) return "broader than read-only";
     if (row.resource !== "" && SELF_REVIEWS.has(row.resource)) continue;
+    // Tokens for itself add no rights: graded like asking what it may do.
+    if (row.notes.includes("self-renewal") && row.verbs.every((v) => v === "create")) continue;
     const readVerbs = row.resource === "" ? new Set(["get", "head"]) : READ_VERBS;
     if (row.verbs.some((v) => !readVerbs.has(v))) return "broader than read-only";
   }
   return "read-only";
 }
 
+/** The review of one namespace. */
+interface NamespaceScope {
+  namespace: string;
+  status: RulesStatus;
+  rows: ScopeRow[];
+  verdict: Verdict;
+  risks: string[];
+}
+
 /** Ask the server and print; returns the exit code. */
 export async function runScope(ctx: CommandContext, options: ScopeOptions): Promise<number> {
-  const format = parseOutputFlag(options.output, ["json", "yaml"], "table");
+  const format = parseOutputFlag(options.output, ["wide", "json", "yaml"], "table");
   const config = await ctx.config();
   const client = await ctx.client();
-  const namespace = config.namespace;
-  let status: RulesStatus;
-  try {
-    const res = await client.post<{ status?: RulesStatus }>(
-      "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-      {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SelfSubjectRulesReview",
-        spec: { namespace },
-      },
-    );
-    status = res.body.status ?? {};
-  } catch (e) {
-    if (e instanceof ApiError) {
-      e.message =
-        `Cannot review the rules of the credential in namespace "${namespace}": ${e.message}`;
+  const credential = await ctx.credential();
+  const who = interpretCredential(credential, {
+    now: ctx.runtime.now(),
+    impersonate: config.impersonate,
+  });
+  const self = serviceAccountOf(who.user?.username);
+  const namespaces = options.allNamespaces ? await namespaceNames(ctx) : [config.namespace];
+  const scopes: NamespaceScope[] = [];
+  for (const namespace of namespaces) {
+    let status: RulesStatus;
+    try {
+      const res = await client.post<{ status?: RulesStatus }>(
+        "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+        {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectRulesReview",
+          spec: { namespace },
+        },
+      );
+      status = res.body.status ?? {};
+    } catch (e) {
+      if (e instanceof ApiError) {
+        e.message =
+          `Cannot review the rules of the credential in namespace "${namespace}": ${e.message}`;
+      }
+      throw e;
     }
-    throw e;
-  }
-  const rows = scopeRows(status);
-  const verdict = verdictOf(status, rows);
-  const risky = [...new Set(rows.flatMap((r) => r.risks))];
-  const out = ctx.runtime.stdout;
-  if (format !== "table") {
-    const doc = {
-      apiVersion: "kubectl-token.dev/v1alpha1",
-      kind: "TokenScope",
+    const rows = scopeRows(status, { self, namespace });
+    const verdict = verdictOf(status, rows);
+    scopes.push({
       namespace,
+      status,
+      rows,
       verdict,
-      risks: risky,
-      incomplete: Boolean(status.incomplete),
-      ...(status.evaluationError ? { evaluationError: status.evaluationError } : {}),
-      rules: rows.map((r) => ({
-        ...(r.resource ? { resource: r.resource } : { nonResourceURL: r.nonResourceURL }),
-        ...(r.resourceNames.length ? { resourceNames: r.resourceNames } : {}),
-        verbs: r.verbs,
-        risks: r.risks,
-      })),
-    };
+      risks: [...new Set(rows.flatMap((r) => r.risks))],
+    });
+  }
+  const out = ctx.runtime.stdout;
+  if (format === "json" || format === "yaml") {
+    const docs = scopes.map(scopeDocument);
+    const doc = options.allNamespaces
+      ? { apiVersion: "v1", kind: "List", items: docs, metadata: {} }
+      : docs[0];
     out.write(format === "json" ? toJson(doc) : toYaml(doc));
     return 0;
   }
+  const wide = format === "wide";
+  const all = Boolean(options.allNamespaces);
+  const headers = [
+    ...(all ? ["NAMESPACE"] : []),
+    "RESOURCES",
+    "NON-RESOURCE URLS",
+    "RESOURCE NAMES",
+    "VERBS",
+    "RISK",
+    ...(wide ? ["WHY"] : []),
+  ];
   out.write(renderTable(
-    ["RESOURCES", "NON-RESOURCE URLS", "RESOURCE NAMES", "VERBS", "RISK"],
-    rows.map((r) => [
-      r.resource,
-      r.nonResourceURL ? `[${r.nonResourceURL}]` : "[]",
-      `[${r.resourceNames.join(" ")}]`,
-      `[${r.verbs.join(" ")}]`,
-      r.risks.length ? `! ${r.risks.join(", ")}` : "",
-    ]),
+    headers,
+    scopes.flatMap((scope) =>
+      scope.rows.map((r) => [
+        ...(all ? [scope.namespace] : []),
+        r.resource,
+        r.nonResourceURL ? `[${r.nonResourceURL}]` : "[]",
+        `[${r.resourceNames.join(" ")}]`,
+        `[${r.verbs.join(" ")}]`,
+        riskCell(r),
+        ...(wide ? [[...r.risks, ...r.notes].map((k) => RISK_MEANINGS[k] ?? k).join("; ")] : []),
+      ])
+    ),
   ));
-  out.write(
-    `\nVerdict in namespace "${namespace}": ${verdict}` +
-      (risky.length ? ` (risky: ${risky.join(", ")})` : "") + "\n",
-  );
-  if (status.incomplete) {
+  out.write("\n");
+  for (const scope of scopes) {
+    out.write(
+      `Verdict in namespace "${scope.namespace}": ${scope.verdict}` +
+        (scope.risks.length ? ` (risky: ${scope.risks.join(", ")})` : "") + "\n",
+    );
+  }
+  for (const scope of scopes.filter((s) => s.status.incomplete)) {
     ctx.warn(
-      "the server says the list is incomplete" +
-        (status.evaluationError ? `: ${status.evaluationError}` : "") +
+      `the server says the list for namespace "${scope.namespace}" is incomplete` +
+        (scope.status.evaluationError ? `: ${scope.status.evaluationError}` : "") +
         "; the credential may be able to do more",
     );
   }
   return 0;
+}
+
+function riskCell(row: ScopeRow): string {
+  const parts = [];
+  if (row.risks.length) parts.push(`! ${row.risks.join(", ")}`);
+  if (row.notes.length) parts.push(row.notes.join(", "));
+  return parts.join("; ");
+}
+
+function scopeDocument(scope: NamespaceScope): Record<string, unknown> {
+  const { status, rows } = scope;
+  return {
+    apiVersion: "kubectl-token.dev/v1alpha1",
+    kind: "TokenScope",
+    namespace: scope.namespace,
+    verdict: scope.verdict,
+    risks: scope.risks,
+    incomplete: Boolean(status.incomplete),
+    ...(status.evaluationError ? { evaluationError: status.evaluationError } : {}),
+    rules: rows.map((r) => ({
+      ...(r.resource ? { resource: r.resource } : { nonResourceURL: r.nonResourceURL }),
+      ...(r.resourceNames.length ? { resourceNames: r.resourceNames } : {}),
+      verbs: r.verbs,
+      risks: r.risks,
+      ...(r.notes.length ? { notes: r.notes } : {}),
+    })),
+  };
+}
+
+// -A: every namespace the credential may list, as kubectl's -A needs list on namespaces too.
+async function namespaceNames(ctx: CommandContext): Promise<string[]> {
+  const client = await ctx.client();
+  try {
+    const list = await client.get<{ items?: { metadata?: { name?: string } }[] }>(
+      "/api/v1/namespaces",
+    );
+    const names = (list.items ?? []).map((n) => n.metadata?.name ?? "").filter((n) => n);
+    if (names.length === 0) throw new CliError("Cannot review all namespaces: there are none");
+    return names.sort();
+  } catch (e) {
+    if (e instanceof ApiError) {
+      e.message = `Cannot list namespaces for --all-namespaces: ${e.message}; name one with -n`;
+    }
+    throw e;
+  }
+}
+
+function serviceAccountOf(username: string | undefined): Self | undefined {
+  const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(username ?? "");
+  return m ? { namespace: m[1], name: m[2] } : undefined;
 }

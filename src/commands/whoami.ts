@@ -3,15 +3,22 @@
  * v1beta1, v1alpha1; on servers without it (before 1.26) TokenReview when allowed; else what the
  * credential itself says, marked as unverified.
  */
-import { X509Certificate } from "node:crypto";
 import type { CommandContext } from "../cli/context.ts";
 import type { Credential } from "../kubeconfig/types.ts";
 import { ApiError } from "../api/errors.ts";
 import { CliError } from "../errors.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
-import { relativeTime, rfc3339 } from "../output/duration.ts";
-import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
-import { isBootstrapToken } from "../jwt/decode.ts";
+import { rfc3339 } from "../output/duration.ts";
+import { bootstrapTokenId } from "../jwt/decode.ts";
+import {
+  type BootstrapSecretInfo,
+  type Expiry,
+  expiryDocument,
+  expiryText,
+  groupsText,
+  interpretCredential,
+} from "../credential/interpret.ts";
+import { readBootstrapSecret } from "../bootstrap/secret.ts";
 
 /** Flags of `whoami`. */
 export interface WhoamiOptions {
@@ -37,7 +44,10 @@ export interface Identity {
   unverifiedReason?: string;
   /** How the credential authenticates. */
   method: string;
-  expiresAt?: Date;
+  /** When the credential stops working (never, at, unknown, invalid). */
+  expiry: Expiry;
+  /** Groups the server adds that could not be known here (only when not verified). */
+  unknownGroups?: string;
 }
 
 const SSR_VERSIONS = ["v1", "v1beta1", "v1alpha1"];
@@ -60,7 +70,17 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
   const client = await ctx.client();
   const credential = await ctx.credential();
   const config = await ctx.config();
-  const described = describeCredential(credential, ctx.runtime.now());
+  const now = ctx.runtime.now();
+  // A bootstrap token's extra groups and expiry live in its Secret: read it when this
+  // credential may (it usually may not, and then they are unknown).
+  let bootstrapSecret: BootstrapSecretInfo | undefined;
+  const id = credential.token && !credential.certPem
+    ? bootstrapTokenId(credential.token)
+    : undefined;
+  if (id !== undefined && !config.impersonate?.user) {
+    bootstrapSecret = await readOwnBootstrapSecret(ctx, id);
+  }
+  const described = describeCredential(credential, { now, bootstrapSecret });
   for (const version of SSR_VERSIONS) {
     try {
       const res = await client.post<{ status?: { userInfo?: UserInfo } }>(
@@ -113,25 +133,60 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
       unverifiedReason = e.code === 404 ? "no TokenReview either" : "TokenReview is not allowed";
     }
   }
-  const claimed = claimedIdentity(credential, config.impersonate);
-  if (!claimed) {
+  const claimed = interpretCredential(credential, {
+    now,
+    impersonate: config.impersonate,
+    bootstrapSecret,
+  });
+  if (!claimed.user?.username) {
     throw new CliError(
       "Cannot tell who you are: the server offers no SelfSubjectReview, TokenReview is not " +
         "allowed, and the credential does not name its user",
     );
   }
+  const { unknownGroups, ...user } = claimed.user;
   // The request above went through with this credential, so the server accepted it; the
   // name comes from the credential itself.
-  return { user: claimed, source: "credential", verified: false, unverifiedReason, ...described };
+  return {
+    user,
+    source: "credential",
+    verified: false,
+    unverifiedReason,
+    method: described.method,
+    expiry: claimed.expiry,
+    ...(unknownGroups ? { unknownGroups } : {}),
+  };
+}
+
+async function readOwnBootstrapSecret(
+  ctx: CommandContext,
+  id: string,
+): Promise<BootstrapSecretInfo | undefined> {
+  const client = await ctx.client();
+  try {
+    const secret = await client.get<Parameters<typeof readBootstrapSecret>[0]>(
+      `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${id}`,
+    );
+    const info = readBootstrapSecret(secret);
+    if (!info || info.invalidExpiration !== undefined) return undefined;
+    return { extraGroups: info.groups, expiration: info.expires };
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    ctx.log(6, `bootstrap token Secret not readable (${e.code})`);
+    return undefined;
+  }
 }
 
 interface Described {
   method: string;
-  expiresAt?: Date;
+  expiry: Expiry;
 }
 
 /** How a credential authenticates and when it stops working, from the credential alone. */
-export function describeCredential(credential: Credential, now: Date): Described {
+export function describeCredential(
+  credential: Credential,
+  options: { now: Date; bootstrapSecret?: BootstrapSecretInfo },
+): Described {
   const via = credential.source === "exec"
     ? " (from an exec credential plugin)"
     : credential.source === "in-cluster"
@@ -139,108 +194,8 @@ export function describeCredential(credential: Credential, now: Date): Described
     : credential.source === "token-file"
     ? " (from a token file)"
     : "";
-  if (credential.certPem) {
-    const cert = parseCertificate(credential.certPem);
-    return {
-      method: `client certificate${cert ? ` (${cert.subject})` : ""}${via}`,
-      expiresAt: cert?.notAfter ?? credential.expiresAt,
-    };
-  }
-  if (credential.token) {
-    if (isBootstrapToken(credential.token)) {
-      return { method: `bootstrap token${via}`, expiresAt: credential.expiresAt };
-    }
-    let report: TokenReport | undefined;
-    try {
-      report = inspectToken(credential.token, now);
-    } catch {
-      report = undefined;
-    }
-    if (!report) return { method: `bearer token${via}`, expiresAt: credential.expiresAt };
-    const kind = {
-      "bound-service-account": "bound service-account token",
-      "legacy-service-account": "legacy service-account token (from a Secret)",
-      "service-account": "service-account token",
-      "jwt": "JWT bearer token",
-      "bootstrap": "bootstrap token",
-    }[report.kind] ?? "bearer token";
-    return { method: `${kind}${via}`, expiresAt: report.expiresAt ?? credential.expiresAt };
-  }
-  if (credential.username !== undefined) return { method: "basic authentication" };
-  return { method: "anonymous (no credential)" };
-}
-
-function claimedIdentity(
-  credential: Credential,
-  impersonate: { user?: string; groups: string[] } | undefined,
-): UserInfo | undefined {
-  if (impersonate?.user) {
-    return { username: impersonate.user, groups: impersonate.groups };
-  }
-  if (credential.certPem) {
-    const cert = parseCertificate(credential.certPem);
-    if (cert) {
-      return { username: cert.commonName, groups: [...cert.organizations, "system:authenticated"] };
-    }
-  }
-  if (credential.token) {
-    if (isBootstrapToken(credential.token)) {
-      const id = credential.token.slice(0, 6);
-      return {
-        username: `system:bootstrap:${id}`,
-        groups: ["system:bootstrappers", "system:authenticated"],
-      };
-    }
-    try {
-      const claims = inspectToken(credential.token, new Date(0));
-      const sa = claims.kubernetes?.serviceAccount;
-      const ns = claims.kubernetes?.namespace;
-      if (sa?.name && ns) {
-        const extra: Record<string, string[]> = {};
-        if (claims.credentialId) {
-          extra["authentication.kubernetes.io/credential-id"] = [`JTI=${claims.credentialId}`];
-        }
-        return {
-          username: `system:serviceaccount:${ns}:${sa.name}`,
-          uid: sa.uid,
-          groups: [
-            "system:serviceaccounts",
-            `system:serviceaccounts:${ns}`,
-            "system:authenticated",
-          ],
-          ...(Object.keys(extra).length ? { extra } : {}),
-        };
-      }
-      if (claims.subject) return { username: claims.subject };
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-interface CertificateInfo {
-  subject: string;
-  commonName?: string;
-  organizations: string[];
-  notAfter: Date;
-}
-
-function parseCertificate(pem: string): CertificateInfo | undefined {
-  try {
-    const cert = new X509Certificate(pem);
-    const parts = cert.subject.split("\n");
-    const commonName = parts.find((p) => p.startsWith("CN="))?.slice(3);
-    const organizations = parts.filter((p) => p.startsWith("O=")).map((p) => p.slice(2));
-    return {
-      subject: parts.join(", "),
-      commonName,
-      organizations,
-      notAfter: new Date(cert.validTo),
-    };
-  } catch {
-    return undefined;
-  }
+  const it = interpretCredential(credential, options);
+  return { method: `${it.label}${via}`, expiry: it.expiry };
 }
 
 /** kubectl auth whoami's table, with the way of authentication and the expiry added. */
@@ -249,17 +204,12 @@ export function renderIdentity(identity: Identity, now: Date): string {
   const u = identity.user;
   if (u.username !== undefined) rows.push(["Username", u.username]);
   if (u.uid) rows.push(["UID", u.uid]);
-  if (u.groups) rows.push(["Groups", `[${u.groups.join(" ")}]`]);
+  if (u.groups) rows.push(["Groups", groupsText({ ...u, unknownGroups: identity.unknownGroups })]);
   for (const [key, values] of Object.entries(u.extra ?? {})) {
     rows.push([`Extra: ${key}`, `[${values.join(" ")}]`]);
   }
   rows.push(["Authenticated by", identity.method]);
-  rows.push([
-    "Credential expires",
-    identity.expiresAt
-      ? `${rfc3339(identity.expiresAt)} (${relativeTime(identity.expiresAt, now)})`
-      : "unknown",
-  ]);
+  rows.push(["Credential expires", expiryText(identity.expiry, now)]);
   rows.push([
     "Confirmed by",
     identity.verified
@@ -277,9 +227,11 @@ export function identityDocument(identity: Identity): Record<string, unknown> {
     apiVersion: "kubectl-token.dev/v1alpha1",
     kind: "Identity",
     userInfo: identity.user,
+    ...(identity.unknownGroups ? { unknownGroups: identity.unknownGroups } : {}),
     authentication: {
       method: identity.method,
-      ...(identity.expiresAt ? { expiresAt: rfc3339(identity.expiresAt) } : {}),
+      ...(identity.expiry.kind === "at" ? { expiresAt: rfc3339(identity.expiry.at) } : {}),
+      expiry: expiryDocument(identity.expiry),
     },
     source: identity.source,
     verified: identity.verified,

@@ -49,6 +49,15 @@ export function decodeJwt(token: string): DecodedJwt {
   return { header, payload, signingInput: `${headerText}.${payloadText}`, signature };
 }
 
+/**
+ * The token in text pasted from somewhere: surrounding whitespace and an HTTP authorization
+ * scheme (`Bearer <token>`, as in an `Authorization` header; the scheme is case-insensitive)
+ * removed.
+ */
+export function tokenFromText(text: string): string {
+  return text.trim().replace(/^(?:authorization:\s*)?bearer\s+/i, "").trim();
+}
+
 /** Tells whether a string has the shape of a bootstrap token (`abcdef.0123456789abcdef`). */
 export function isBootstrapToken(token: string): boolean {
   return BOOTSTRAP_TOKEN.test(token.trim());

@@ -73,6 +73,11 @@ export interface TokenReport {
   claims: Record<string, unknown>;
   /** Claims that are present but malformed, named without their values. */
   warnings: string[];
+  /**
+   * Time claims ("exp", "nbf", "iat") present but not whole, finite seconds: the token has no
+   * usable expiry and the API server refuses it (`exp: 1e400` does not mean "never").
+   */
+  invalidTimeClaims: string[];
 }
 
 const LEGACY_ISSUER = "kubernetes/serviceaccount";
@@ -154,6 +159,7 @@ export function inspectToken(token: string, now: Date): TokenReport {
     kubernetes,
     claims: payload,
     warnings: read.warnings,
+    invalidTimeClaims: read.invalidTimes,
   };
 }
 
@@ -161,6 +167,7 @@ export function inspectToken(token: string, now: Date): TokenReport {
 // are present but malformed.
 class ClaimReader {
   warnings: string[] = [];
+  invalidTimes: string[] = [];
 
   string(value: unknown, name: string): string | undefined {
     if (value === undefined || typeof value === "string") return value;
@@ -170,10 +177,12 @@ class ClaimReader {
 
   date(value: unknown, name: string): Date | undefined {
     if (value === undefined) return undefined;
-    if (typeof value === "number") {
+    // JSON.parse reads 1e400 as Infinity; fractions and out-of-range values are refused too.
+    if (typeof value === "number" && Number.isInteger(value)) {
       const date = new Date(value * 1000);
       if (!Number.isNaN(date.getTime())) return date;
     }
+    if (["exp", "nbf", "iat"].includes(name)) this.invalidTimes.push(name);
     this.warnings.push(`claim "${name}" is not a valid NumericDate (seconds since 1970)`);
     return undefined;
   }
@@ -217,6 +226,7 @@ function bootstrapReport(tokenId: string): TokenReport {
     },
     claims: {},
     warnings: [],
+    invalidTimeClaims: [],
   };
 }
 

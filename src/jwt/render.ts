@@ -1,12 +1,19 @@
 /** Text and machine-readable forms of a {@link TokenReport}, for `kubectl token decode`. */
 
-import { compactDuration, humanDuration, relativeTime, rfc3339 } from "../output/duration.ts";
+import { compactDuration, relativeTime, rfc3339 } from "../output/duration.ts";
 import type { ObjectRef, TokenReport } from "./inspect.ts";
 import type { VerifyResult } from "./verify.ts";
+import {
+  expiryDocument,
+  expiryText,
+  groupsText,
+  interpretReport,
+  labelOf,
+} from "../credential/interpret.ts";
 
 /** Options for {@link renderTokenReport}. */
 export interface RenderOptions {
-  /** The outcome of verifyToken(), shown as a "Signature" line when given. */
+  /** The outcome of verifyToken(), shown as "Signature" and "Expiry" lines when given. */
   verification?: VerifyResult;
 }
 
@@ -28,20 +35,23 @@ export function renderTokenReport(
     if (value !== undefined) rows.push([label, value]);
   };
 
+  // The same interpretation whoami prints: who the API server takes the token for, and when
+  // it stops working.
+  const it = interpretReport(report);
   if (report.kind === "bootstrap" && report.bootstrap) {
-    const { tokenId, secretNamespace, secretName, username } = report.bootstrap;
-    add("Type", "bootstrap token");
+    const { tokenId, secretNamespace, secretName } = report.bootstrap;
+    add("Type", it.label);
     add("Token ID", tokenId);
-    add("Username", username);
+    add("Username", it.user?.username);
+    if (it.user) add("Groups", groupsText(it.user));
     add("Secret", `${secretNamespace}/${secretName}`);
-    return alignRows(rows) +
-      `\nThe secret part of the token is not shown. Its expiry is not in the token: it is the ` +
-      `"expiration" field of the Secret ${secretNamespace}/${secretName}.\n`;
+    add("Expires", expiryText(it.expiry, now));
+    return alignRows(rows) + `\nThe secret part of the token is not shown.\n`;
   }
 
   const at = (date: Date | undefined) =>
     date === undefined ? undefined : `${rfc3339(date)} (${relativeTime(date, now)})`;
-  add("Type", typeLabel(report));
+  add("Type", labelOf(report));
   add("Algorithm", report.header.alg);
   add("Key ID", report.header.kid);
   add("Issuer", report.issuer ?? "<none>");
@@ -51,7 +61,7 @@ export function renderTokenReport(
   if (report.notBefore && report.notBefore.getTime() !== report.issuedAt?.getTime()) {
     add("Not before", at(report.notBefore));
   }
-  add("Expires", expiresText(report, now));
+  add("Expires", expiryText(it.expiry, now));
   if (report.remainingFraction !== undefined && report.lifetimeSeconds !== undefined) {
     const percent = Math.floor(report.remainingFraction * 100);
     add("Lifetime left", `${percent}% of ${compactDuration(report.lifetimeSeconds * 1000)}`);
@@ -69,7 +79,15 @@ export function renderTokenReport(
     }
     if (k8s.node && k8s.boundObject?.kind !== "Node") add("Node", refText(k8s.node));
   }
-  if (options.verification) add("Signature", verificationText(options.verification));
+  if (it.user?.username !== undefined) {
+    add("Username", it.user.username);
+    add("Groups", groupsText(it.user));
+  }
+  const verification = options.verification;
+  if (verification) {
+    add("Signature", signatureText(verification));
+    add("Expiry", verification.time.text);
+  }
 
   let text = alignRows(rows);
   const extra = Object.entries(report.claims).filter(([name]) =>
@@ -102,6 +120,7 @@ export function tokenReportDocument(
   const ref = (value: ObjectRef | undefined) =>
     value === undefined ? null : { name: value.name ?? null, uid: value.uid ?? null };
   const k8s = report.kubernetes;
+  const it = interpretReport(report);
   const doc: Record<string, unknown> = {
     apiVersion: "kubectl-token.dev/v1alpha1",
     kind: "TokenInfo",
@@ -114,6 +133,15 @@ export function tokenReportDocument(
     issuedAt: time(report.issuedAt),
     notBefore: time(report.notBefore),
     expiresAt: time(report.expiresAt),
+    expiry: expiryDocument(it.expiry),
+    user: it.user
+      ? {
+        username: it.user.username ?? null,
+        uid: it.user.uid ?? null,
+        groups: it.user.groups ?? [],
+        unknownGroups: it.user.unknownGroups ?? null,
+      }
+      : null,
     // A bootstrap token's expiry lives in its Secret, so it is unknown here.
     expired: report.kind === "bootstrap" ? null : report.expired,
     notYetValid: report.kind === "bootstrap" ? null : report.notYetValid,
@@ -142,34 +170,14 @@ export function tokenReportDocument(
       reason: verification.reason ?? null,
       kid: verification.kid ?? null,
       algorithm: verification.algorithm ?? null,
+      signature: {
+        valid: verification.signature.valid,
+        reason: verification.signature.reason ?? null,
+      },
+      time: verification.time,
     };
   }
   return doc;
-}
-
-function typeLabel(report: TokenReport): string {
-  switch (report.kind) {
-    case "bound-service-account": {
-      const kind = report.kubernetes?.boundObject?.kind;
-      return kind ? `bound service-account token (${kind}-bound)` : "bound service-account token";
-    }
-    case "legacy-service-account":
-      return "legacy service-account token (Secret-based)";
-    case "service-account":
-      return "service-account token";
-    case "bootstrap":
-      return "bootstrap token";
-    case "jwt":
-      return "JWT";
-  }
-}
-
-function expiresText(report: TokenReport, now: Date): string {
-  const exp = report.expiresAt;
-  if (exp === undefined) return "never (the token has no expiry)";
-  const diff = exp.getTime() - now.getTime();
-  const when = diff > 0 ? `in ${humanDuration(diff)}` : `expired ${humanDuration(-diff)} ago`;
-  return `${rfc3339(exp)} (${when})`;
 }
 
 function refText(ref: ObjectRef | undefined): string | undefined {
@@ -178,9 +186,10 @@ function refText(ref: ObjectRef | undefined): string | undefined {
   return ref.uid === undefined ? ref.name : `${ref.name} (uid ${ref.uid})`;
 }
 
-function verificationText(result: VerifyResult): string {
-  if (result.valid) return result.kid ? `valid (key "${result.kid}")` : "valid";
-  return `invalid: ${result.reason ?? "unknown reason"}`;
+function signatureText(result: VerifyResult): string {
+  const { signature, kid } = result;
+  if (signature.valid) return kid ? `valid (key "${kid}")` : "valid";
+  return `invalid: ${signature.reason ?? "unknown reason"}`;
 }
 
 // Aligns labels like kubectl describe (tabwriter, two spaces of padding). Values come from

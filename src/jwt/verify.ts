@@ -3,20 +3,15 @@
  * `/openid/v1/jwks`. Kept apart from decoding so that `decode` does not load jose.
  */
 
-import {
-  createLocalJWKSet,
-  errors,
-  type JSONWebKeySet,
-  type JWK,
-  jwtVerify,
-  type JWTVerifyOptions,
-} from "jose";
+import { compactVerify, createLocalJWKSet, errors, type JSONWebKeySet, type JWK } from "jose";
 import { CliError } from "../errors.ts";
-import { humanDuration, relativeTime, rfc3339 } from "../output/duration.ts";
 import { decodeJwt } from "./decode.ts";
+import { inspectToken } from "./inspect.ts";
+import { checkTimes, type TimeCheck } from "./times.ts";
 
-/** The outcome of {@link verifyToken}. */
+/** The outcome of {@link verifyToken}: two checks, the signature and the time claims. */
 export interface VerifyResult {
+  /** Both checks (and `iss`/`aud` when asked) passed. */
   valid: boolean;
   /** Why the token is not valid, in one line that never contains the token. */
   reason?: string;
@@ -24,6 +19,10 @@ export interface VerifyResult {
   kid?: string;
   /** The token's `alg`. */
   algorithm?: string;
+  /** The signature check alone. */
+  signature: { valid: boolean; reason?: string };
+  /** The time check alone (`exp`, `nbf` with the leeway), made whatever the signature says. */
+  time: TimeCheck;
 }
 
 /** The keys to verify against. */
@@ -34,8 +33,8 @@ export interface VerifyKeys {
 /** Options for {@link verifyToken}. */
 export interface VerifyOptions {
   now: Date;
-  /** Clock skew allowed on `exp` and `nbf`, in seconds; 60 by default. */
-  skewSeconds?: number;
+  /** Clock skew allowed on `exp` and `nbf`, in milliseconds; the API server's 60 s by default. */
+  leewayMs?: number;
   /** When set, the `iss` claim must equal it. */
   issuer?: string;
   /** When set, the `aud` claim must contain it. */
@@ -58,10 +57,10 @@ const KEY_TYPES: Record<string, { kty: string; crv?: string }> = {
 };
 
 /**
- * Verifies a JWT's signature against a key set, then its `exp` and `nbf` (with clock skew) and,
- * when asked, `iss` and `aud`. Refuses unsigned tokens, HMAC algorithms, and keys whose type
- * does not fit the algorithm. Resolves to a result; rejects only with TokenFormatError for a
- * token that is not a JWT at all.
+ * Verifies a JWT's signature against a key set, and separately its `exp` and `nbf` with the
+ * leeway the API server allows, and when asked `iss` and `aud`. Refuses unsigned tokens, HMAC
+ * algorithms, and keys whose type does not fit the algorithm. Resolves to a result; rejects only
+ * with TokenFormatError for a token that is not a JWT at all.
  */
 export async function verifyToken(
   token: string,
@@ -69,62 +68,99 @@ export async function verifyToken(
   options: VerifyOptions,
 ): Promise<VerifyResult> {
   const text = token.trim();
-  const { header, signature } = decodeJwt(text);
+  const { header, payload } = decodeJwt(text);
   const algorithm = header.alg as string;
   const tokenKid = typeof header.kid === "string" ? header.kid : undefined;
-  const result = (valid: boolean, reason?: string, kid = tokenKid): VerifyResult => {
-    const out: VerifyResult = { valid };
-    if (reason !== undefined) out.reason = reason;
-    if (kid !== undefined) out.kid = kid;
-    out.algorithm = algorithm;
-    return out;
+  const time = checkTimes(inspectToken(text, options.now), options.now, {
+    leewayMs: options.leewayMs,
+  });
+  const signature = await checkSignature(text, keys, algorithm, tokenKid);
+  const claims = checkClaims(payload, options);
+  const reasons = [
+    ...(signature.valid ? [] : [signature.reason ?? "signature is not valid"]),
+    ...(time.valid ? [] : [`token ${time.text.startsWith("not ") ? "is " : ""}${time.text}`]),
+    ...(claims === undefined ? [] : [claims]),
+  ];
+  const out: VerifyResult = {
+    valid: reasons.length === 0,
+    algorithm,
+    signature: signature.valid
+      ? { valid: true }
+      : { valid: false, reason: signature.reason ?? "signature is not valid" },
+    time,
   };
+  if (reasons.length > 0) out.reason = reasons.join("; ");
+  const kid = signature.kid ?? tokenKid;
+  if (kid !== undefined) out.kid = kid;
+  return out;
+}
 
-  if (algorithm.toLowerCase() === "none") return result(false, 'token is not signed (alg "none")');
-  if (signature.length === 0) return result(false, "token has an empty signature");
+interface SignatureCheck {
+  valid: boolean;
+  reason?: string;
+  kid?: string;
+}
+
+async function checkSignature(
+  text: string,
+  keys: VerifyKeys,
+  algorithm: string,
+  tokenKid: string | undefined,
+): Promise<SignatureCheck> {
+  const { signature } = decodeJwt(text);
+  const fail = (reason: string, kid?: string): SignatureCheck => ({ valid: false, reason, kid });
+  if (algorithm.toLowerCase() === "none") return fail('token is not signed (alg "none")');
+  if (signature.length === 0) return fail("token has an empty signature");
   if (/^HS\d+$/.test(algorithm)) {
-    return result(
-      false,
+    return fail(
       `algorithm "${algorithm}" uses a shared secret and cannot be checked against public keys`,
     );
   }
   const keyType = KEY_TYPES[algorithm];
-  if (!keyType) return result(false, `algorithm "${algorithm}" is not supported`);
-  if (!keys.jwks || keys.jwks.keys.length === 0) return result(false, "no keys to verify against");
+  if (!keyType) return fail(`algorithm "${algorithm}" is not supported`);
+  if (!keys.jwks || keys.jwks.keys.length === 0) return fail("no keys to verify against");
 
   const selection = selectKeys(keys.jwks.keys, algorithm, tokenKid);
-  if (typeof selection === "string") return result(false, selection);
+  if (typeof selection === "string") return fail(selection);
 
-  const verifyOptions: JWTVerifyOptions = {
-    algorithms: [algorithm],
-    currentDate: options.now,
-    clockTolerance: options.skewSeconds ?? 60,
-  };
-  if (options.issuer !== undefined) verifyOptions.issuer = options.issuer;
-  if (options.audience !== undefined) verifyOptions.audience = options.audience;
-
-  let firstFailure: VerifyResult | undefined;
+  let firstFailure: SignatureCheck | undefined;
   for (const { jwk, label } of selection) {
     try {
-      await jwtVerify(text, createLocalJWKSet({ keys: [jwk] }), verifyOptions);
-      return result(true, undefined, jwk.kid);
+      await compactVerify(text, createLocalJWKSet({ keys: [jwk] }), { algorithms: [algorithm] });
+      return { valid: true, kid: jwk.kid };
     } catch (error) {
       if (error instanceof errors.JWSSignatureVerificationFailed) {
-        firstFailure ??= result(false, `signature does not match ${label}`, jwk.kid ?? tokenKid);
+        firstFailure ??= fail(`signature does not match ${label}`, jwk.kid ?? tokenKid);
         continue;
       }
-      // The signature was checked before the claims, so a claim error names the right key.
-      const reason = describeFailure(error, label, options);
-      return result(false, reason, jwk.kid ?? tokenKid);
+      return fail(describeFailure(error, label), jwk.kid ?? tokenKid);
     }
   }
   if (selection.length > 1) {
-    return result(
-      false,
+    return fail(
       `signature does not match any of the ${selection.length} keys for algorithm "${algorithm}"`,
     );
   }
   return firstFailure!;
+}
+
+// `iss` and `aud`, only when asked: the reason, or undefined when they are fine.
+function checkClaims(payload: Record<string, unknown>, options: VerifyOptions): string | undefined {
+  if (options.issuer !== undefined && payload.iss !== options.issuer) {
+    return typeof payload.iss === "string"
+      ? `issuer "${payload.iss}" is not the expected "${options.issuer}"`
+      : `token has no issuer, expected "${options.issuer}"`;
+  }
+  if (options.audience !== undefined) {
+    const aud = payload.aud;
+    const list = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+    if (!list.includes(options.audience)) {
+      return list.length === 0
+        ? `token has no audience, expected "${options.audience}"`
+        : `audiences ${list.map((a) => `"${a}"`).join(", ")} do not include "${options.audience}"`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -210,37 +246,7 @@ function article(word: string | undefined): string {
   return /^[AEIOU]/i.test(word ?? "") ? "an" : "a";
 }
 
-function describeFailure(error: unknown, label: string, options: VerifyOptions): string {
-  const { now } = options;
-  if (error instanceof errors.JWTExpired) {
-    const exp = error.payload.exp;
-    if (typeof exp === "number") {
-      return `token expired ${humanDuration(now.getTime() - exp * 1000)} ago`;
-    }
-    return "token has expired";
-  }
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    const { claim, reason, payload } = error;
-    if (reason === "missing") return `token has no "${claim}" claim`;
-    if (reason === "invalid") return `token claim "${claim}" is malformed`;
-    if (claim === "nbf" && typeof payload.nbf === "number") {
-      const nbf = new Date(payload.nbf * 1000);
-      return `token is not valid before ${rfc3339(nbf)} (${relativeTime(nbf, now)})`;
-    }
-    if (claim === "iss") {
-      return typeof payload.iss === "string"
-        ? `issuer "${payload.iss}" is not the expected "${options.issuer}"`
-        : `token has no issuer, expected "${options.issuer}"`;
-    }
-    if (claim === "aud") {
-      const aud = payload.aud;
-      const list = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
-      return list.length === 0
-        ? `token has no audience, expected "${options.audience}"`
-        : `audiences ${list.map((a) => `"${a}"`).join(", ")} do not include "${options.audience}"`;
-    }
-    return `token claim "${claim}" is not acceptable`;
-  }
+function describeFailure(error: unknown, label: string): string {
   // jose's messages describe keys and algorithms, never the token's contents.
   if (
     error instanceof errors.JWKInvalid || error instanceof errors.JWKSInvalid ||

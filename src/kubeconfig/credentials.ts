@@ -5,7 +5,7 @@ import { CliError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Credential, ExecConfig, RestConfig } from "./types.ts";
 import { encodeBase64Text } from "./_base64.ts";
-import { fileErrorDetail } from "./_file_error.ts";
+import { fileError } from "../fs/file_error.ts";
 
 /** The cluster extension whose value client-go hands to exec plugins as `spec.cluster.config`. */
 export const EXEC_CLUSTER_EXTENSION = "client.authentication.k8s.io/exec";
@@ -64,7 +64,7 @@ async function readTokenFile(runtime: Runtime, path: string): Promise<string> {
   try {
     text = await runtime.readTextFile(path);
   } catch (e) {
-    throw new CliError(`Cannot read token file "${path}": ${fileErrorDetail(e)}`, { cause: e });
+    throw fileError(`read token file "${path}"`, e);
   }
   const token = tokenOfFile(text);
   if (token === "") throw new CliError(`Cannot read token file "${path}": it is empty`);

@@ -6,6 +6,7 @@ import type { ConnectionFlags, KubeconfigFile } from "./types.ts";
 import { parseKubeconfig } from "./parse.ts";
 import { kubeconfigCandidates } from "./candidates.ts";
 import { isWindows } from "./_path.ts";
+import { fileError } from "../fs/file_error.ts";
 
 export {
   type KubeconfigCandidates,
@@ -51,13 +52,9 @@ export async function readKubeconfigFiles(
     try {
       text = await runtime.readTextFile(path);
     } catch (e) {
-      throw new CliError(`Cannot read kubeconfig "${path}": ${errorMessage(e)}`, { cause: e });
+      throw fileError(`read kubeconfig "${path}"`, e);
     }
     files.push(parseKubeconfig(text, path, { windows }));
   }
   return files;
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

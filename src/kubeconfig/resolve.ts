@@ -16,7 +16,7 @@ import { mergeKubeconfigs } from "./merge.ts";
 import { type InClusterConfig, inClusterConfig } from "./in_cluster.ts";
 import { proxyForUrl } from "./proxy.ts";
 import { decodeBase64Text } from "./_base64.ts";
-import { fileErrorDetail } from "./_file_error.ts";
+import { fileError } from "../fs/file_error.ts";
 import { isWindows, pathApi } from "./_path.ts";
 import { parseRequestTimeout } from "./_timeout.ts";
 
@@ -348,9 +348,7 @@ async function readFor(
   try {
     return await runtime.readTextFile(path);
   } catch (e) {
-    throw new CliError(`Cannot read ${field} "${path}" of ${owner}: ${fileErrorDetail(e)}`, {
-      cause: e,
-    });
+    throw fileError(`read ${field} "${path}" of ${owner}`, e);
   }
 }
 

@@ -9,7 +9,7 @@ import { CliError } from "../errors.ts";
 import type { FileInfo, Runtime } from "../runtime.ts";
 import { checkOwnerKept, OwnerError, writeFileAtomic } from "../fs/atomic.ts";
 import { withLock } from "../fs/lock.ts";
-import { fileErrorDetail } from "./_file_error.ts";
+import { fileError, fileErrorDetail } from "../fs/file_error.ts";
 import { tokenOfFile } from "./credentials.ts";
 import { editKubeconfigText, type KubeconfigChange, type PathStep } from "./edit.ts";
 import { parseKubeconfig, readKubeconfigYaml } from "./parse.ts";
@@ -62,7 +62,7 @@ export async function updateKubeconfigFile(
       text = await runtime.readTextFile(file);
     } catch (e) {
       if ((e as Error)?.name !== "NotFound" || !options.create) {
-        throw new CliError(`Cannot read kubeconfig "${file}": ${fileErrorDetail(e)}`, { cause: e });
+        throw fileError(`read kubeconfig "${file}"`, e);
       }
       created = true;
     }

@@ -99,7 +99,7 @@ Deno.test("complete() follows the rules of the real program", async (t) => {
     ], 4],
     [["create", "--bound-object-uid", ""], [], 4],
     [["audit", "--fail-on", "h"], ["high"], 4],
-    [["scope", "-o", ""], ["json", "yaml"], 4],
+    [["scope", "-o", ""], ["wide", "json", "yaml"], 4],
     [["bootstrap", "create", "--usages", ""], ["signing", "authentication"], 4],
     [["bootstrap", "create", "--ttl", ""], [], 4],
     [["completion", "install", "--dir", ""], [], 0],

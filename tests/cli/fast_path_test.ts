@@ -39,14 +39,29 @@ Deno.test("parseFastPath() takes decode with a token or standard input", () => {
   assert.deepEqual(parseFastPath(["decode", "-", "--verify", "--kubeconfig", "/k"]), {
     command: "decode",
     flags: { asGroups: [], requestTimeout: "0", kubeconfig: "/k" },
-    options: { token: "-", verify: true, jwks: undefined, output: "text" },
+    options: { token: "-", verify: true, jwks: undefined, leeway: undefined, output: "text" },
   });
   assert.deepEqual(parseFastPath(["decode"])?.options, {
     token: undefined,
     verify: false,
     jwks: undefined,
+    leeway: undefined,
     output: "text",
   });
+});
+
+Deno.test("parseFastPath() takes decode --leeway in both forms", async (t) => {
+  for (const args of [["--leeway", "30s"], ["--leeway=30s"]]) {
+    await t.step(args.join(" "), () => {
+      assert.deepEqual(parseFastPath(["decode", "Bearer x.y.z", "--verify", ...args])?.options, {
+        token: "Bearer x.y.z",
+        verify: true,
+        jwks: undefined,
+        leeway: "30s",
+        output: "text",
+      });
+    });
+  }
 });
 
 Deno.test("parseFastPath() leaves everything unusual to commander", async (t) => {

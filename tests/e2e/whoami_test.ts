@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { admin, freshNamespace, robotToken, tokenKubeconfig } from "./_cluster.ts";
+import {
+  admin,
+  eventually,
+  freshNamespace,
+  legacyToken,
+  robotToken,
+  tokenKubeconfig,
+} from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 import { startApiServer } from "../apiserver/mod.ts";
 import { join } from "node:path";
@@ -221,6 +228,179 @@ Deno.test("a 429 with Retry-After is sent again after the wait, as client-go doe
     assert.equal(JSON.parse(r.stdout).verified, true);
     const tries = server.requests.filter((q) => q.path.endsWith("/selfsubjectreviews"));
     assert.equal(tries.length, 3);
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("whoami and decode read a credential the same way", async (t) => {
+  const target = await startTarget();
+  try {
+    const env = { KUBECONFIG: target.kubeconfig };
+    // Locally, switch SelfSubjectReview off so that whoami must interpret the credential itself
+    // (as on a real 1.20 server); the local server also does not implement impersonation.
+    target.local?.setDisabledVersions([
+      "authentication.k8s.io/v1beta1",
+      "authentication.k8s.io/v1alpha1",
+      "authentication.k8s.io/v1/selfsubjectreviews",
+    ]);
+    const ns = await freshNamespace(target);
+
+    await t.step("a legacy Secret token never expires, in both", async () => {
+      const { token } = await legacyToken(target, ns, "robot");
+      const who = await runCli(["whoami"], {
+        env: { KUBECONFIG: await tokenKubeconfig(target, token) },
+      });
+      assert.equal(who.code, 0, who.stderr);
+      assert.match(who.stdout, /\nCredential expires\s+never \(the token has no expiry\)\n/);
+      const decoded = await runCli(["decode", token]);
+      assert.match(decoded.stdout, /^Expires: +never \(the token has no expiry\)$/m);
+      const groups = `[system:serviceaccounts system:serviceaccounts:${ns} system:authenticated]`;
+      assert.ok(who.stdout.includes(groups), who.stdout);
+      assert.ok(decoded.stdout.includes(`Groups:           ${groups}`), decoded.stdout);
+    });
+
+    await t.step("--as a service account: the groups the server adds", async () => {
+      const sa = `system:serviceaccount:${ns}:deployer`;
+      const r = await runCli(["whoami", "-o", "json", "--as", sa], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.userInfo.username, sa);
+      assert.deepEqual(doc.userInfo.groups, [
+        "system:serviceaccounts",
+        `system:serviceaccounts:${ns}`,
+        "system:authenticated",
+      ]);
+      const grouped = await runCli(["whoami", "-o", "json", "--as", sa, "--as-group", "team"], {
+        env,
+      });
+      assert.deepEqual(JSON.parse(grouped.stdout).userInfo.groups, [
+        "team",
+        "system:authenticated",
+      ]);
+      if (target.local) {
+        target.note(
+          "the local server has no impersonation: the server-side check runs on a real one",
+        );
+        return;
+      }
+      // The real server: a binding to the namespace's service-account group reaches the
+      // impersonated account, so the server added that group.
+      await admin(target, [
+        "create",
+        "rolebinding",
+        "sa-group-view",
+        "-n",
+        ns,
+        "--clusterrole",
+        "view",
+        "--group",
+        `system:serviceaccounts:${ns}`,
+      ]);
+      const can = await eventually(async () => {
+        const out = await runKubectl(
+          [
+            "--kubeconfig",
+            target.kubeconfig,
+            "auth",
+            "can-i",
+            "list",
+            "pods",
+            "-n",
+            ns,
+            "--as",
+            sa,
+          ],
+        );
+        if (out.stdout.trim() !== "yes") throw new Error(`can-i: ${out.stdout}${out.stderr}`);
+        return out.stdout.trim();
+      });
+      assert.equal(can, "yes");
+    });
+
+    await t.step(
+      "a bootstrap token: its Secret's extra groups, unknown until readable",
+      async () => {
+        if (!target.capabilities.bootstrapTokenAuth) {
+          target.note("the server does not run with --enable-bootstrap-token-auth: step skipped");
+          return;
+        }
+        const created = await runCli(["bootstrap", "create", "--ttl", "2h"], { env });
+        assert.equal(created.code, 0, created.stderr);
+        const token = created.stdout.trim();
+        const id = token.slice(0, 6);
+        const asToken = { KUBECONFIG: await tokenKubeconfig(target, token) };
+        try {
+          const r = await runCli(["whoami", "-o", "json"], { env: asToken });
+          assert.equal(r.code, 0, r.stderr);
+          const doc = JSON.parse(r.stdout);
+          if (doc.verified) {
+            target.note(
+              "the server confirmed the bootstrap token: its groups come from the server",
+            );
+            assert.ok(
+              doc.userInfo.groups.includes("system:bootstrappers:kubeadm:default-node-token"),
+            );
+            return;
+          }
+          const secret = `Secret kube-system/bootstrap-token-${id}`;
+          assert.deepEqual(doc.userInfo.groups, ["system:bootstrappers", "system:authenticated"]);
+          assert.equal(doc.unknownGroups, `the "auth-extra-groups" of ${secret}`);
+          assert.equal(doc.authentication.expiry.kind, "unknown");
+          const text = await runCli(["whoami"], { env: asToken });
+          const groupsLine =
+            `[system:bootstrappers system:authenticated] and the "auth-extra-groups" of ${secret} (unknown)`;
+          assert.ok(text.stdout.includes(groupsLine), text.stdout);
+          const decoded = await runCli(["decode", token]);
+          assert.ok(decoded.stdout.includes(`Groups:    ${groupsLine}`), decoded.stdout);
+
+          // Once the token may read its own Secret, the groups and expiry are known.
+          const name = `read-own-${id}`;
+          await admin(target, [
+            "create",
+            "role",
+            name,
+            "-n",
+            "kube-system",
+            "--verb",
+            "get",
+            "--resource",
+            "secrets",
+            "--resource-name",
+            `bootstrap-token-${id}`,
+          ]);
+          await admin(target, [
+            "create",
+            "rolebinding",
+            name,
+            "-n",
+            "kube-system",
+            "--role",
+            name,
+            "--user",
+            `system:bootstrap:${id}`,
+          ]);
+          try {
+            const known = await eventually(async () => {
+              const out = await runCli(["whoami", "-o", "json"], { env: asToken });
+              const d = JSON.parse(out.stdout);
+              if (d.unknownGroups) throw new Error("the Secret is not readable yet");
+              return d;
+            });
+            assert.deepEqual(known.userInfo.groups, [
+              "system:bootstrappers",
+              "system:bootstrappers:kubeadm:default-node-token",
+              "system:authenticated",
+            ]);
+            assert.equal(known.authentication.expiry.kind, "at");
+          } finally {
+            await admin(target, ["delete", "role,rolebinding", name, "-n", "kube-system"]);
+          }
+        } finally {
+          await runCli(["bootstrap", "delete", id], { env });
+        }
+      },
+    );
   } finally {
     await target.close();
   }

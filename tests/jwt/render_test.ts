@@ -26,6 +26,8 @@ Deno.test("renderTokenReport() describes a Pod-bound token in aligned lines", ()
       "Service account:  my-sa (uid 5e7b5c2f-0000-4000-8000-000000000003)",
       "Bound to:         Pod my-pod (uid 5e7b5c2f-0000-4000-8000-000000000002)",
       "Node:             node-1 (uid 5e7b5c2f-0000-4000-8000-000000000001)",
+      "Username:         system:serviceaccount:default:my-sa",
+      "Groups:           [system:serviceaccounts system:serviceaccounts:default system:authenticated]",
       "",
     ].join("\n"),
   );
@@ -35,11 +37,19 @@ Deno.test("renderTokenReport() shows an expired token and the verification outco
   const later = new Date((ISSUED_S + 4 * 3600) * 1000);
   const report = inspectToken(rawToken(HEADER, boundClaims(), "c2ln"), later);
   const text = renderTokenReport(report, later, {
-    verification: { valid: false, reason: "token expired 3h ago", kid: "key-1" },
+    verification: {
+      valid: false,
+      reason: "token expired 3h ago",
+      kid: "key-1",
+      signature: { valid: true },
+      time: { valid: false, text: "expired 3h ago", leewaySeconds: 60 },
+    },
   });
   assert.match(text, /^Expires: +2026-11-29T02:00:00Z \(expired 3h ago\)$/m);
   assert.match(text, /^Lifetime left: +0% of 1h$/m);
-  assert.match(text, /^Signature: +invalid: token expired 3h ago$/m);
+  // Two checks, two lines: a correctly signed token is not "Signature: invalid".
+  assert.match(text, /^Signature: +valid \(key "key-1"\)$/m);
+  assert.match(text, /^Expiry: +expired 3h ago$/m);
 });
 
 Deno.test("renderTokenReport() shows a not-yet-valid token's nbf", () => {
@@ -66,6 +76,8 @@ Deno.test("renderTokenReport() describes a legacy Secret-based token", () => {
       "Namespace:        default",
       "Service account:  my-sa (uid 5e7b5c2f-0000-4000-8000-000000000003)",
       "Secret:           my-sa-token-x7k2p",
+      "Username:         system:serviceaccount:default:my-sa",
+      "Groups:           [system:serviceaccounts system:serviceaccounts:default system:authenticated]",
       "",
     ].join("\n"),
   );
@@ -79,9 +91,11 @@ Deno.test("renderTokenReport() shows a bootstrap token's ID but never its secret
       "Type:      bootstrap token",
       "Token ID:  07401b",
       "Username:  system:bootstrap:07401b",
+      'Groups:    [system:bootstrappers system:authenticated] and the "auth-extra-groups" of Secret kube-system/bootstrap-token-07401b (unknown)',
       "Secret:    kube-system/bootstrap-token-07401b",
+      'Expires:   unknown (the "expiration" field of Secret kube-system/bootstrap-token-07401b)',
       "",
-      'The secret part of the token is not shown. Its expiry is not in the token: it is the "expiration" field of the Secret kube-system/bootstrap-token-07401b.',
+      "The secret part of the token is not shown.",
       "",
     ].join("\n"),
   );
@@ -117,6 +131,8 @@ Deno.test("tokenReportDocument() has a fixed key order and RFC 3339 times", () =
     valid: true,
     kid: "key-1",
     algorithm: "RS256",
+    signature: { valid: true },
+    time: { valid: true, text: "expires in 47m", leewaySeconds: 60 },
   });
   assert.deepEqual(Object.keys(doc), [
     "apiVersion",
@@ -130,6 +146,8 @@ Deno.test("tokenReportDocument() has a fixed key order and RFC 3339 times", () =
     "issuedAt",
     "notBefore",
     "expiresAt",
+    "expiry",
+    "user",
     "expired",
     "notYetValid",
     "remainingSeconds",
@@ -160,6 +178,15 @@ Deno.test("tokenReportDocument() has a fixed key order and RFC 3339 times", () =
     reason: null,
     kid: "key-1",
     algorithm: "RS256",
+    signature: { valid: true, reason: null },
+    time: { valid: true, text: "expires in 47m", leewaySeconds: 60 },
+  });
+  assert.deepEqual(doc.expiry, { kind: "at", at: "2026-11-29T02:00:00Z" });
+  assert.deepEqual(doc.user, {
+    username: "system:serviceaccount:default:my-sa",
+    uid: "5e7b5c2f-0000-4000-8000-000000000003",
+    groups: ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"],
+    unknownGroups: null,
   });
 });
 

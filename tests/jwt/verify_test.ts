@@ -27,8 +27,9 @@ interface Case {
   name: string;
   token: () => Promise<string> | string;
   keys?: JSONWebKeySet;
-  options?: { skewSeconds?: number; issuer?: string; audience?: string; now?: Date };
-  want: VerifyResult;
+  options?: { leewayMs?: number; issuer?: string; audience?: string; now?: Date };
+  /** The overall verdict; the two separate checks are tested below. */
+  want: Pick<VerifyResult, "valid" | "reason" | "kid" | "algorithm">;
 }
 
 const claimsAt = (offsetSeconds: number) => {
@@ -193,7 +194,7 @@ const cases: Case[] = [
   {
     name: "honours a smaller clock skew",
     token: () => sign(claimsAt(-3600 + 13 * 60 - 30), rsa, "RS256"),
-    options: { skewSeconds: 0 },
+    options: { leewayMs: 0 },
     want: { valid: false, reason: "token expired 30s ago", kid: "rsa-1", algorithm: "RS256" },
   },
   {
@@ -252,7 +253,8 @@ Deno.test("verifyToken()", async (t) => {
     await t.step(c.name, async () => {
       const token = await c.token();
       const { now = NOW, ...rest } = c.options ?? {};
-      const got = await verifyToken(token, { jwks: c.keys ?? jwks }, { now, ...rest });
+      const result = await verifyToken(token, { jwks: c.keys ?? jwks }, { now, ...rest });
+      const { signature: _s, time: _t, ...got } = result;
       assert.deepEqual(got, c.want);
       for (const part of tokenParts(token)) {
         assert.ok(!(got.reason ?? "").includes(part), "the reason never contains the token");
@@ -310,3 +312,102 @@ Deno.test("parseJwks() rejects a malformed key set, naming the source", async (t
     });
   }
 });
+
+Deno.test("verifyToken() reports the signature and the time as two checks", async () => {
+  // Correctly signed, expired an hour ago: the signature is valid, the time is not.
+  const token = await sign(claimsAt(-2 * 3600 + 13 * 60), rsa, "RS256");
+  const got = await verifyToken(token, { jwks }, { now: NOW });
+  assert.deepEqual(got.signature, { valid: true });
+  assert.deepEqual(got.time, { valid: false, text: "expired 60m ago", leewaySeconds: 60 });
+  assert.equal(got.valid, false);
+  assert.equal(got.reason, "token expired 60m ago");
+
+  // A bad signature on a token in date: the time is valid, the signature is not.
+  const forged = await sign(boundClaims(), rsaOther, "RS256", "rsa-1");
+  const bad = await verifyToken(forged, { jwks }, { now: NOW });
+  assert.deepEqual(bad.signature, { valid: false, reason: 'signature does not match key "rsa-1"' });
+  assert.deepEqual(bad.time, { valid: true, text: "expires in 47m", leewaySeconds: 60 });
+});
+
+Deno.test("verifyToken() allows the leeway at its boundary and says so", async (t) => {
+  const expiredBy = (seconds: number) => {
+    const claims = boundClaims();
+    claims.exp = NOW.getTime() / 1000 - seconds;
+    return sign(claims, rsa, "RS256");
+  };
+  const within = (s: number) => `expired ${s}s ago, within the 60 s leeway the API server allows`;
+  const cases: { seconds: number; leewayMs?: number; valid: boolean; text: string }[] = [
+    { seconds: 0, valid: true, text: within(0) },
+    { seconds: 30, valid: true, text: within(30) },
+    { seconds: 59, valid: true, text: within(59) },
+    // go-jose refuses once now - leeway is after exp: at exactly 60 s the token still works.
+    { seconds: 60, valid: true, text: within(60) },
+    { seconds: 61, valid: false, text: "expired 61s ago" },
+    { seconds: 30, leewayMs: 0, valid: false, text: "expired 30s ago" },
+    {
+      seconds: 90,
+      leewayMs: 120_000,
+      valid: true,
+      text: "expired 90s ago, within the 120 s leeway of --leeway",
+    },
+  ];
+  for (const c of cases) {
+    await t.step(`${c.seconds}s late, leeway ${c.leewayMs ?? "default"}`, async () => {
+      const got = await verifyToken(await expiredBy(c.seconds), { jwks }, {
+        now: NOW,
+        leewayMs: c.leewayMs,
+      });
+      assert.equal(got.time.text, c.text);
+      assert.equal(got.time.valid, c.valid);
+      assert.equal(got.valid, c.valid);
+      assert.deepEqual(got.signature, { valid: true });
+    });
+  }
+});
+
+Deno.test("verifyToken() refuses a time claim that is not whole finite seconds", async (t) => {
+  // 1e400 parses as Infinity: it must not read as "never expires".
+  const cases: [string, string][] = [
+    ["exp", "1e400"],
+    ["exp", "-1e400"],
+    ["exp", "1764378000.5"],
+    ["nbf", "1e400"],
+    ["iat", "1e999"],
+  ];
+  for (const [claim, value] of cases) {
+    await t.step(`${claim}: ${value}`, async () => {
+      // Signed by hand: jose's SignJWT cannot write a number JSON cannot hold.
+      const header = b64url(JSON.stringify({ alg: "ES256", kid: "ec-1" }));
+      const claims = { ...boundClaims(), [claim]: 0 };
+      const body = b64url(JSON.stringify(claims).replace(`"${claim}":0`, `"${claim}":${value}`));
+      const key = await crypto.subtle.importKey(
+        "jwk",
+        await exportPrivate(ec),
+        { name: "ECDSA", namedCurve: "P-256" },
+        false,
+        ["sign"],
+      );
+      const sig = new Uint8Array(
+        await crypto.subtle.sign(
+          { name: "ECDSA", hash: "SHA-256" },
+          key,
+          new TextEncoder().encode(`${header}.${body}`),
+        ),
+      );
+      const token = `${header}.${body}.${b64url(sig)}`;
+      const got = await verifyToken(token, { jwks }, { now: NOW });
+      assert.deepEqual(got.signature, { valid: true });
+      assert.equal(got.valid, false);
+      assert.equal(got.time.valid, false);
+      assert.equal(
+        got.time.text,
+        `claim "${claim}" is not a valid NumericDate (seconds since 1970)`,
+      );
+    });
+  }
+});
+
+async function exportPrivate(key: TestKey) {
+  const { exportJWK } = await import("jose");
+  return await exportJWK(key.privateKey);
+}
