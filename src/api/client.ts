@@ -202,11 +202,17 @@ function errorText(e: unknown): string {
 function warnings(raw: RawResponse): string[] {
   const value = raw.headers["warning"];
   const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  // RFC 7234 warning: `299 - "text"`; kubectl prints only the text.
-  return list.map((w) => {
+  // RFC 7234 warning: `299 - "text"`; kubectl prints only the text. Node hands header bytes over
+  // as latin1; servers send UTF-8, as Go's net/http passes it through.
+  return list.map(utf8FromLatin1).map((w) => {
     const m = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(w);
     return m ? m[1].replace(/\\(.)/g, "$1") : w;
   });
+}
+
+function utf8FromLatin1(text: string): string {
+  if (!/[\u0080-\u00ff]/.test(text) || /[^\x20-\xff\t]/.test(text)) return text;
+  return new TextDecoder().decode(Uint8Array.from(text, (ch) => ch.charCodeAt(0)));
 }
 
 async function makeAgent(config: RestConfig, credential: Credential): Promise<Agent> {

@@ -24,6 +24,7 @@ export async function runDecode(ctx: CommandContext, options: DecodeOptions): Pr
     throw new UsageError("Flag --jwks needs --verify");
   }
   const token = await readToken(ctx, options.token);
+  ctx.secret(token);
   const now = ctx.runtime.now();
   const report = inspectToken(token, now);
   let verification: VerifyResult | undefined;
