@@ -157,6 +157,15 @@ export class ApiClient {
     if (raw.status < 200 || raw.status > 299) {
       throw ApiError.fromResponse(method, url.pathname, raw.status, raw.headers, body, text);
     }
+    // Every API answer is a JSON object; anything else (an empty body, `null`, a login page of
+    // a proxy) would otherwise fail later as "Cannot read properties of undefined".
+    if (method !== "HEAD" && raw.status !== 204 && !isJsonObject(body)) {
+      throw new ApiError(
+        `Cannot read the response to ${method} ${url.pathname}: expected a JSON object, got ` +
+          `${unexpectedBody(text, type, body)} (status ${raw.status})`,
+        { code: raw.status, detail: text.slice(0, 200) },
+      );
+    }
     return { status: raw.status, headers: raw.headers, body: body as T, warnings: warnings(raw) };
   }
 
@@ -208,6 +217,16 @@ function warnings(raw: RawResponse): string[] {
     const m = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(w);
     return m ? m[1].replace(/\\(.)/g, "$1") : w;
   });
+}
+
+function isJsonObject(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body);
+}
+
+function unexpectedBody(text: string, type: string, body: unknown): string {
+  if (text.trim() === "") return "an empty body";
+  if (!type.includes("json")) return `"${type.split(";")[0].trim() || "no content type"}" content`;
+  return body === null ? "null" : Array.isArray(body) ? "a list" : `a ${typeof body}`;
 }
 
 function utf8FromLatin1(text: string): string {

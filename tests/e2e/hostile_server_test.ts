@@ -113,3 +113,57 @@ Deno.test("a hostile server cannot make a command print the credential or contro
     await server.close();
   }
 });
+
+Deno.test("a 2xx answer that is not a JSON object is one line saying what was expected", async (t) => {
+  const server = await startApiServer();
+  try {
+    server.store.create({
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "robot", namespace: "default" },
+    });
+    const env = { KUBECONFIG: server.kubeconfigPath };
+    const bodies: [string, string, string, RegExp][] = [
+      ["an empty body", "application/json", "", /got an empty body \(status 200\)$/],
+      ["null", "application/json", "null", /got null \(status 200\)$/],
+      ["a list", "application/json", "[]", /got a list \(status 200\)$/],
+      ["a string", "application/json", '"ok"', /got a string \(status 200\)$/],
+      [
+        "an HTML page",
+        "text/html; charset=utf-8",
+        "<html>login</html>",
+        /got "text\/html" content \(status 200\)$/,
+      ],
+    ];
+    const commands: [string, string[]][] = [
+      ["create", ["create", "robot"]],
+      ["whoami", ["whoami"]],
+      ["scope", ["scope"]],
+      ["audit", ["audit"]],
+    ];
+    for (const [what, contentType, body, want] of bodies) {
+      for (const [name, args] of commands) {
+        await t.step(`${what}: ${name}`, async () => {
+          server.injectFault({
+            kind: "answer",
+            times: 50,
+            answer: () => ({ code: 200, contentType, body }),
+          });
+          const r = await runCli(args, { env });
+          server.clearFaults();
+          assert.equal(r.code, 1, r.stderr);
+          const lines = r.stderr.trimEnd().split("\n");
+          assert.equal(lines.length, 1, r.stderr);
+          assert.match(
+            lines[0],
+            /^error: .*Cannot read the response to (GET|POST) \/\S+: expected a JSON object, /,
+          );
+          assert.match(lines[0], want);
+          assert.doesNotMatch(r.stderr, /Cannot read properties/);
+        });
+      }
+    }
+  } finally {
+    await server.close();
+  }
+});
