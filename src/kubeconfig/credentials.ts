@@ -6,6 +6,7 @@ import type { Runtime } from "../runtime.ts";
 import type { Credential, ExecConfig, RestConfig } from "./types.ts";
 import { encodeBase64Text } from "./_base64.ts";
 import { fileErrorDetail } from "./_file_error.ts";
+import { checkKeyPair } from "./_pem.ts";
 
 /** The cluster extension whose value client-go hands to exec plugins as `spec.cluster.config`. */
 export const EXEC_CLUSTER_EXTENSION = "client.authentication.k8s.io/exec";
@@ -154,7 +155,16 @@ async function runExecPlugin(
   if (result.code !== 0) {
     fail(`exec: executable "${exec.command}" failed with exit code ${result.code}`);
   }
-  return parseExecOutput(result.stdout, exec, fail);
+  const credential = parseExecOutput(result.stdout, exec, fail);
+  if (credential.certPem && credential.keyPem) {
+    await checkKeyPair(
+      { certPem: credential.certPem, keyPem: credential.keyPem },
+      { cert: `"status.clientCertificateData"`, key: `"status.clientKeyData"` },
+      (detail) =>
+        new CliError(`Cannot get credentials from exec plugin "${exec.command}": ${detail}`),
+    );
+  }
+  return credential;
 }
 
 function parseExecOutput(

@@ -19,6 +19,7 @@ import { decodeBase64Text } from "./_base64.ts";
 import { fileErrorDetail } from "./_file_error.ts";
 import { isWindows, pathApi } from "./_path.ts";
 import { parseRequestTimeout } from "./_timeout.ts";
+import { cannotUse, checkCaBundle, checkKeyPair } from "./_pem.ts";
 
 /** Options for {@link resolveRestConfig}. */
 export interface ResolveOptions {
@@ -141,6 +142,13 @@ export async function resolveRestConfig(
     ? await readFor(runtime, cluster.certificateAuthority, "certificate-authority", clusterLabel)
     : undefined;
   if (caPem !== undefined) {
+    await checkCaBundle(
+      caPem,
+      cluster.certificateAuthorityData
+        ? `"certificate-authority-data"`
+        : `certificate-authority "${cluster.certificateAuthority}"`,
+      cannotUse(clusterLabel),
+    );
     if (config.insecureSkipTlsVerify) {
       throw new CliError(
         `Cannot use ${clusterLabel}: a certificate authority and ` +
@@ -290,6 +298,12 @@ async function authFor(
       ? decodeBase64Text(user.clientKeyData)
       : await readFor(runtime, user.clientKey!, "client-key", label);
     cert = { certPem, keyPem };
+    await checkKeyPair(cert, {
+      cert: user.clientCertificateData
+        ? `"client-certificate-data"`
+        : `client-certificate "${user.clientCertificate}"`,
+      key: user.clientKeyData ? `"client-key-data"` : `client-key "${user.clientKey}"`,
+    }, cannotUse(label));
   }
   // auth-provider plugins fail before any other credential is looked at (gcp and azure refuse
   // to load in kubectl 1.26+), so they go first.
@@ -369,6 +383,13 @@ async function inClusterRestConfig(
   const caPem = ca
     ? await readFor(runtime, ca, "certificate-authority", "the in-cluster config")
     : inCluster.caPem;
+  if (ca) {
+    await checkCaBundle(
+      caPem!,
+      `certificate-authority "${ca}"`,
+      cannotUse("the in-cluster config"),
+    );
+  }
   const server = inCluster.server;
   const config: RestConfig = {
     server,
