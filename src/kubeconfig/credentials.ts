@@ -7,6 +7,7 @@ import type { Credential, ExecConfig, RestConfig } from "./types.ts";
 import { encodeBase64Text } from "./_base64.ts";
 import { fileErrorDetail } from "./_file_error.ts";
 import { checkKeyPair } from "./_pem.ts";
+import { MAX_KUBECONFIG_BYTES } from "./files.ts";
 
 /** The cluster extension whose value client-go hands to exec plugins as `spec.cluster.config`. */
 export const EXEC_CLUSTER_EXTENSION = "client.authentication.k8s.io/exec";
@@ -58,7 +59,7 @@ export async function getCredential(runtime: Runtime, config: RestConfig): Promi
 async function readTokenFile(runtime: Runtime, path: string): Promise<string> {
   let text: string;
   try {
-    text = await runtime.readTextFile(path);
+    text = await runtime.readTextFile(path, { maxBytes: MAX_KUBECONFIG_BYTES });
   } catch (e) {
     throw new CliError(`Cannot read token file "${path}": ${fileErrorDetail(e)}`, { cause: e });
   }

@@ -11,7 +11,12 @@ import type {
   MergedKubeconfig,
   RestConfig,
 } from "./types.ts";
-import { kubeconfigCandidates, kubeconfigPaths, readKubeconfigFiles } from "./files.ts";
+import {
+  kubeconfigCandidates,
+  kubeconfigPaths,
+  MAX_KUBECONFIG_BYTES,
+  readKubeconfigFiles,
+} from "./files.ts";
 import { mergeKubeconfigs } from "./merge.ts";
 import { type InClusterConfig, inClusterConfig } from "./in_cluster.ts";
 import { proxyForUrl } from "./proxy.ts";
@@ -347,7 +352,7 @@ async function authFor(
 
 async function tokenFileUsable(runtime: Runtime, path: string): Promise<boolean> {
   try {
-    return (await runtime.readTextFile(path)).trim() !== "";
+    return (await runtime.readTextFile(path, { maxBytes: MAX_KUBECONFIG_BYTES })).trim() !== "";
   } catch {
     return false;
   }
@@ -360,7 +365,7 @@ async function readFor(
   owner: string,
 ): Promise<string> {
   try {
-    return await runtime.readTextFile(path);
+    return await runtime.readTextFile(path, { maxBytes: MAX_KUBECONFIG_BYTES });
   } catch (e) {
     throw new CliError(`Cannot read ${field} "${path}" of ${owner}: ${fileErrorDetail(e)}`, {
       cause: e,
