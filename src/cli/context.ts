@@ -32,6 +32,13 @@ export class CommandContext {
   credential(): Promise<Credential> {
     this.#credential ??= Promise.all([this.config(), import("../kubeconfig/credentials.ts")])
       .then(async ([config, m]) => {
+        if (config.credentialWithheld) {
+          this.warn(
+            `the server "${config.server}" is plain HTTP: the credential of ` +
+              `${config.userName ? `user "${config.userName}"` : "the flags"} is not sent over ` +
+              `it (as kubectl does not)`,
+          );
+        }
         const credential = await m.getCredential(this.runtime, config);
         this.secret(credential.token);
         this.secret(credential.password);

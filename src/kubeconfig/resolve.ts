@@ -137,7 +137,10 @@ export async function resolveRestConfig(
 
   // client-go reads TLS and credentials only when the server URL is https: an http:// server (or
   // one without a scheme) gets neither, so no secret ever travels in clear text.
-  if (!server.toLowerCase().startsWith("https://")) return config;
+  if (!server.toLowerCase().startsWith("https://")) {
+    if (hasCredential(user)) config.credentialWithheld = true;
+    return config;
+  }
 
   config.insecureSkipTlsVerify = cluster.insecureSkipTlsVerify ?? false;
   if (cluster.tlsServerName) config.tlsServerName = cluster.tlsServerName;
@@ -348,6 +351,13 @@ async function authFor(
   // An exec plugin runs only when nothing above identifies the user.
   if (user.exec) return { auth: { kind: "exec", exec: user.exec } };
   return { auth: { kind: "none" } };
+}
+
+function hasCredential(user: AuthInfo): boolean {
+  return Boolean(
+    user.token || user.tokenFile || user.username || user.password || user.exec ||
+      user.authProvider || user.clientCertificate || user.clientCertificateData,
+  );
 }
 
 async function tokenFileUsable(runtime: Runtime, path: string): Promise<boolean> {
