@@ -113,6 +113,35 @@ Deno.test("no credential is sent to a plain HTTP server, as kubectl sends none",
         );
       });
     }
+    await t.step("through an http proxy, requests carry the absolute URL", async () => {
+      const kubeconfig = join(dir, "proxied.json");
+      await Deno.writeTextFile(
+        kubeconfig,
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "Config",
+          clusters: [{
+            name: "plain",
+            cluster: { server: "http://cluster.invalid:8080", "proxy-url": url },
+          }],
+          users: [{ name: "u", user: { token: "Plain-Http-Token-0123456789" } }],
+          contexts: [{ name: "c", context: { cluster: "plain", user: "u" } }],
+          "current-context": "c",
+        }),
+      );
+      const env = { KUBECONFIG: kubeconfig };
+      seen.length = 0;
+      await runKubectl(["get", "--raw", "/version"], { env });
+      assert.ok(seen.length >= 1, "kubectl reached the proxy");
+      for (const s of seen) assert.match(s.path, /^http:\/\/cluster\.invalid:8080\/version/);
+      seen.length = 0;
+      const r = await runCli(["whoami"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(seen, [{
+        path: "http://cluster.invalid:8080/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        authorization: undefined,
+      }]);
+    });
   } finally {
     server.closeAllConnections();
     await new Promise<void>((done) => server.close(() => done()));
