@@ -79,6 +79,8 @@ export function escapeControls(text: string): string {
   });
 }
 
+const ERASE_LINE = "\x1b[K";
+
 /** An output whose every write passes through a {@link Redactor}. */
 class RedactingOutput implements Output {
   #inner: Output;
@@ -89,7 +91,15 @@ class RedactingOutput implements Output {
   }
   write(data: string | Uint8Array): void {
     const text = typeof data === "string" ? data : new TextDecoder().decode(data);
-    this.#inner.write(this.#redactor.redact(text));
+    // Our own progress lines start with a carriage return and end by erasing the rest of the
+    // line; only those two positions keep their control characters. Server text always sits
+    // inside a write ("error: ...\n", "Warning: ...\n"), so it never reaches them.
+    const start = text.startsWith("\r") ? "\r" : "";
+    const end = text.endsWith(ERASE_LINE) && text.length >= start.length + ERASE_LINE.length
+      ? ERASE_LINE
+      : "";
+    const middle = text.slice(start.length, text.length - end.length);
+    this.#inner.write(start + this.#redactor.redact(middle) + end);
   }
   isTerminal(): boolean {
     return this.#inner.isTerminal();

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { escapeControls, redact, REDACTED, Redactor } from "../../src/output/redact.ts";
+import {
+  escapeControls,
+  redact,
+  REDACTED,
+  Redactor,
+  redactorOf,
+  withRedactedStderr,
+} from "../../src/output/redact.ts";
+import { denoRuntime, type Output } from "../../src/runtime.ts";
 
 const JWT =
   "eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZGVmYXVsdDpyb2JvdCJ9.c2lnbmF0dXJlX2J5dGVz-_x";
@@ -93,4 +101,26 @@ Deno.test("Redactor replaces the lines of a PEM key one by one", () => {
   r.add(`-----BEGIN PRIVATE KEY-----\n${line1}\n${line2}\n-----END PRIVATE KEY-----\n`);
   assert.equal(r.redact(`bad key ${line2}`), `bad key ${REDACTED}`);
   assert.equal(r.redact("-----BEGIN PRIVATE KEY-----"), "-----BEGIN PRIVATE KEY-----");
+});
+
+Deno.test("withRedactedStderr() redacts stderr and keeps only a progress line's own controls", () => {
+  const real = denoRuntime();
+  let text = "";
+  const guarded = withRedactedStderr({
+    ...real,
+    stderr: {
+      write: (d: string | Uint8Array) => text += String(d),
+      isTerminal: () => true,
+    } satisfies Output,
+  });
+  redactorOf(guarded).add("static-admin-token");
+  guarded.stderr.write("error: static-admin-token\x1b[2J\n");
+  guarded.stderr.write("\rRead 3 service accounts...\x1b[K");
+  guarded.stderr.write("\r\x1b[K");
+  guarded.stderr.write("Warning: \rhidden\x1b[K\n");
+  assert.equal(
+    text,
+    `error: ${REDACTED}\\x1b[2J\n\rRead 3 service accounts...\x1b[K\r\x1b[KWarning: \\x0dhidden\\x1b[K\n`,
+  );
+  assert.equal(withRedactedStderr(guarded), guarded);
 });
