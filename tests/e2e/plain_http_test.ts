@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { runCli, runKubectl } from "./_cli.ts";
 import { startTarget } from "./_target.ts";
+import { freshNamespace, tokenKubeconfig } from "./_cluster.ts";
 
 /** `kubectl proxy --port=0` in front of `kubeconfig`; its URL and a stop function. */
 async function kubectlProxy(kubeconfig: string) {
@@ -39,22 +40,23 @@ Deno.test("kubectl token works against kubectl proxy (http://)", async () => {
   const proxy = await kubectlProxy(target.kubeconfig);
   const dir = await Deno.makeTempDir({ prefix: "plain-http-" });
   try {
+    const ns = await freshNamespace(target);
     const empty = join(dir, "empty");
     await Deno.writeTextFile(empty, "");
-    const direct = await runCli(["whoami", "-o", "json"], {
-      env: { KUBECONFIG: target.kubeconfig },
-    });
-    assert.equal(direct.code, 0, direct.stderr);
-    const viaProxy = await runCli(["whoami", "-o", "json", "--server", proxy.url], {
+    // The proxy authenticates as the admin of the target, which may create tokens.
+    const created = await runCli(["create", "robot", "-n", ns, "--server", proxy.url], {
       env: { KUBECONFIG: empty },
     });
-    assert.equal(viaProxy.code, 0, viaProxy.stderr);
-    assert.equal(viaProxy.stderr, "");
-    // The proxy authenticates with the admin kubeconfig: the same user as the direct call.
-    assert.equal(
-      JSON.parse(viaProxy.stdout).userInfo.username,
-      JSON.parse(direct.stdout).userInfo.username,
-    );
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stderr, "");
+    const decoded = await runCli(["decode", "-o", "json", created.stdout.trim()]);
+    assert.equal(decoded.code, 0, decoded.stderr);
+    assert.equal(JSON.parse(decoded.stdout).subject, `system:serviceaccount:${ns}:robot`);
+    // And the token works against the cluster itself.
+    const direct = await runCli(["scope", "-n", ns, "-o", "json"], {
+      env: { KUBECONFIG: await tokenKubeconfig(target, created.stdout.trim(), ns) },
+    });
+    assert.equal(direct.code, 0, direct.stderr);
   } finally {
     await proxy.stop();
     await target.close();
