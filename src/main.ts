@@ -3,12 +3,15 @@ import type { Runtime } from "./runtime.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { CommandContext } from "./cli/context.ts";
 import { type FastCommand, parseFastPath } from "./cli/fast_path.ts";
+import { withRedactedStderr } from "./output/redact.ts";
 
 /**
  * Run kubectl-token with `args` (without the program name) and return the exit code:
  * 0 success, 1 failure, 2 usage error. Nothing deeper calls `Deno.exit`.
  */
-export async function main(args: string[], runtime: Runtime): Promise<number> {
+export async function main(args: string[], plain: Runtime): Promise<number> {
+  // Every stderr line (errors, I detail, Warning, logs) is redacted: see src/output/redact.ts.
+  const runtime = withRedactedStderr(plain);
   let code = 0;
   const verbose = verbosityOf(args);
   // Set once commander is loaded; the fast path never loads it.

@@ -102,7 +102,11 @@ export interface Runtime {
   /** The clock. */
   now(): Date;
   readFile(path: string): Promise<Uint8Array>;
-  readTextFile(path: string): Promise<string>;
+  /**
+   * Read a whole file as UTF-8. With `maxBytes`, at most that much is read (a device such as
+   * /dev/zero or a FIFO ends too): a longer file throws an error named "TooLarge".
+   */
+  readTextFile(path: string, options?: { maxBytes?: number }): Promise<string>;
   /** Whether the path exists (any kind of file). */
   exists(path: string): Promise<boolean>;
   /**
@@ -210,6 +214,32 @@ function fileInfo(info: Deno.FileInfo): FileInfo {
   };
 }
 
+async function readTextFileBounded(path: string, maxBytes: number): Promise<string> {
+  using file = await Deno.open(path);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buffer = new Uint8Array(64 * 1024);
+  for (;;) {
+    const n = await file.read(buffer);
+    if (n === null) break;
+    total += n;
+    if (total > maxBytes) {
+      const limit = maxBytes % (1024 * 1024) === 0
+        ? `${maxBytes / (1024 * 1024)} MiB`
+        : `${maxBytes} bytes`;
+      throw Object.assign(new Error(`it is larger than ${limit}`), { name: "TooLarge" });
+    }
+    chunks.push(buffer.slice(0, n));
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 /** The runtime of a real process. */
 export function denoRuntime(): Runtime {
   return {
@@ -219,7 +249,10 @@ export function denoRuntime(): Runtime {
     homeDir: () => Deno.env.get("HOME") || Deno.env.get("USERPROFILE") || undefined,
     now: processClock(Deno.env.get(CLOCK_ENV)),
     readFile: (path) => Deno.readFile(path),
-    readTextFile: (path) => Deno.readTextFile(path),
+    readTextFile: (path, options) =>
+      options?.maxBytes === undefined
+        ? Deno.readTextFile(path)
+        : readTextFileBounded(path, options.maxBytes),
     exists: async (path) => {
       try {
         await Deno.stat(path);

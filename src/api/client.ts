@@ -8,10 +8,11 @@
  * serve API versions the generated client no longer has (SelfSubjectReview v1alpha1). The
  * library is loaded only to build a proxy agent when a proxy is configured.
  */
+import http, { type Agent } from "node:http";
 import https from "node:https";
-import type { Agent } from "node:http";
 import type { Credential, RestConfig } from "../kubeconfig/types.ts";
 import type { Runtime } from "../runtime.ts";
+import { CliError } from "../errors.ts";
 import { ApiError, connectionError } from "./errors.ts";
 
 /** A decoded API response. */
@@ -134,7 +135,10 @@ export class ApiClient {
     const started = performance.now();
     let raw: RawResponse;
     try {
-      raw = await send(url, method, headers, payload, agent, this.config.tlsServerName, timeoutMs);
+      raw = await send(url, method, headers, payload, agent, {
+        servername: this.config.tlsServerName,
+        proxyUrl: this.config.proxyUrl,
+      }, timeoutMs);
     } catch (e) {
       this.#log(`${method} ${url} in ${elapsed(started)} milliseconds: ${errorText(e)}`);
       throw connectionError(e, this.config, timeoutMs);
@@ -158,6 +162,15 @@ export class ApiClient {
     }
     if (raw.status < 200 || raw.status > 299) {
       throw ApiError.fromResponse(method, url.pathname, raw.status, raw.headers, body, text);
+    }
+    // Every API answer is a JSON object; anything else (an empty body, `null`, a login page of
+    // a proxy) would otherwise fail later as "Cannot read properties of undefined".
+    if (method !== "HEAD" && raw.status !== 204 && !isJsonObject(body)) {
+      throw new ApiError(
+        `Cannot read the response to ${method} ${url.pathname}: expected a JSON object, got ` +
+          `${unexpectedBody(text, type, body)} (status ${raw.status})`,
+        { code: raw.status, detail: text.slice(0, 200) },
+      );
     }
     return { status: raw.status, headers: raw.headers, body: body as T, warnings: warnings(raw) };
   }
@@ -204,14 +217,41 @@ function errorText(e: unknown): string {
 function warnings(raw: RawResponse): string[] {
   const value = raw.headers["warning"];
   const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  // RFC 7234 warning: `299 - "text"`; kubectl prints only the text.
-  return list.map((w) => {
+  // RFC 7234 warning: `299 - "text"`; kubectl prints only the text. Node hands header bytes over
+  // as latin1; servers send UTF-8, as Go's net/http passes it through.
+  return list.map(utf8FromLatin1).map((w) => {
     const m = /^\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(w);
     return m ? m[1].replace(/\\(.)/g, "$1") : w;
   });
 }
 
+function isJsonObject(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body);
+}
+
+function unexpectedBody(text: string, type: string, body: unknown): string {
+  if (text.trim() === "") return "an empty body";
+  if (!type.includes("json")) return `"${type.split(";")[0].trim() || "no content type"}" content`;
+  return body === null ? "null" : Array.isArray(body) ? "a list" : `a ${typeof body}`;
+}
+
+function utf8FromLatin1(text: string): string {
+  if (!/[\u0080-\u00ff]/.test(text) || /[^\x20-\xff\t]/.test(text)) return text;
+  return new TextDecoder().decode(Uint8Array.from(text, (ch) => ch.charCodeAt(0)));
+}
+
 async function makeAgent(config: RestConfig, credential: Credential): Promise<Agent> {
+  // A plain HTTP server (kubectl proxy): no TLS settings apply, and resolve sends no credential
+  // to it, as kubectl does not. Through a proxy, requests carry the absolute URL (see send).
+  if (isPlainHttp(config.server)) {
+    if (config.proxyUrl && !config.proxyUrl.toLowerCase().startsWith("http://")) {
+      throw new CliError(
+        `Cannot use proxy "${config.proxyUrl}" for the plain HTTP server "${config.server}": ` +
+          `only an http:// proxy is supported there`,
+      );
+    }
+    return new http.Agent({ keepAlive: true, maxSockets: 4 });
+  }
   const options: https.AgentOptions = {
     keepAlive: true,
     maxSockets: 4,
@@ -249,27 +289,57 @@ async function proxyAgent(config: RestConfig, options: https.AgentOptions): Prom
   return opts.agent as Agent;
 }
 
+function isPlainHttp(server: string): boolean {
+  return server.toLowerCase().startsWith("http://");
+}
+
+/** Where a request goes: the server, or for plain HTTP through a proxy, the proxy. */
+function target(
+  url: URL,
+  proxyUrl: string | undefined,
+  headers: Record<string, string | string[]>,
+) {
+  if (url.protocol === "http:" && proxyUrl) {
+    const proxy = new URL(proxyUrl);
+    const withAuth = { ...headers };
+    if (proxy.username) {
+      const user = decodeURIComponent(proxy.username);
+      const basic = btoa(`${user}:${decodeURIComponent(proxy.password)}`);
+      withAuth["Proxy-Authorization"] = `Basic ${basic}`;
+    }
+    return { host: proxy.hostname, port: proxy.port || "80", path: url.href, headers: withAuth };
+  }
+  return {
+    host: url.hostname,
+    port: url.port || (url.protocol === "http:" ? "80" : "443"),
+    path: url.pathname + url.search,
+    headers,
+  };
+}
+
 function send(
   url: URL,
   method: string,
   headers: Record<string, string | string[]>,
   payload: Uint8Array | undefined,
   agent: Agent,
-  servername: string | undefined,
+  tls: { servername?: string; proxyUrl?: string },
   timeoutMs: number | undefined,
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const req = https.request(
+    const plain = url.protocol === "http:";
+    const to = target(url, tls.proxyUrl, headers);
+    const req = (plain ? http : https).request(
       {
         method,
         protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ""),
-        port: url.port || (url.protocol === "http:" ? 80 : 443),
-        path: url.pathname + url.search,
-        headers,
+        hostname: to.host.replace(/^\[|\]$/g, ""),
+        port: to.port,
+        path: to.path,
+        headers: to.headers,
         agent,
-        servername,
+        ...(plain ? {} : { servername: tls.servername }),
       },
       (res) => {
         const chunks: Uint8Array[] = [];

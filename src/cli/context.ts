@@ -3,6 +3,7 @@ import type { ApiClient } from "../api/client.ts";
 import type { ConnectionFlags, Credential, RestConfig } from "../kubeconfig/types.ts";
 import type { Runtime } from "../runtime.ts";
 import { VERSION } from "../version.ts";
+import { redactorOf } from "../output/redact.ts";
 
 /** Per-run state shared by the commands; resolves configuration and credential once. */
 export class CommandContext {
@@ -31,7 +32,23 @@ export class CommandContext {
   credential(): Promise<Credential> {
     this.#credential ??= Promise.all([this.config(), import("../kubeconfig/credentials.ts")])
       .then(async ([config, m]) => {
+        if (config.credentialWithheld) {
+          this.warn(
+            `the server "${config.server}" is plain HTTP: the credential of ` +
+              `${config.userName ? `user "${config.userName}"` : "the flags"} is not sent over ` +
+              `it (as kubectl does not)`,
+          );
+        }
         const credential = await m.getCredential(this.runtime, config);
+        this.secret(credential.token);
+        this.secret(credential.password);
+        this.secret(credential.keyPem);
+        if (credential.username !== undefined) {
+          // As the Authorization header carries it (a name btoa cannot encode fails later).
+          try {
+            this.secret(btoa(`${credential.username}:${credential.password ?? ""}`));
+          } catch { /* nothing to remember */ }
+        }
         if (this.flags.token && credential.certPem) {
           // kubectl sends both, and the API server goes by the certificate.
           this.warn(
@@ -73,6 +90,11 @@ export class CommandContext {
   /** Close connections so that the process can exit at once. */
   async close(): Promise<void> {
     if (this.#client) (await this.#client.catch(() => undefined))?.close();
+  }
+
+  /** Remember a secret the run holds (a token it read or obtained): stderr never shows it. */
+  secret(value: string | undefined): void {
+    redactorOf(this.runtime).add(value);
   }
 
   /** Print a diagnostic line on stderr when the verbosity is at least `level`. */

@@ -136,6 +136,7 @@ export async function runCreate(ctx: CommandContext, options: CreateOptions): Pr
       { code: response.status },
     );
   }
+  ctx.secret(token);
   const expiry = tr.status?.expirationTimestamp;
   if (request.expirationSeconds && expiry && response.warnings.length === 0) {
     const granted = (Date.parse(expiry) - requestedAt.getTime()) / 1000;

@@ -35,6 +35,7 @@ export async function runDecode(ctx: CommandContext, options: DecodeOptions): Pr
     ? undefined
     : parseDurationFlag("leeway", options.leeway);
   const token = await readToken(ctx, options.token);
+  ctx.secret(token);
   const now = ctx.runtime.now();
   const report = inspectToken(token, now);
   let verification: VerifyResult | undefined;

@@ -6,6 +6,8 @@ import type { Runtime } from "../runtime.ts";
 import type { Credential, ExecConfig, RestConfig } from "./types.ts";
 import { encodeBase64Text } from "./_base64.ts";
 import { fileError } from "../fs/file_error.ts";
+import { checkKeyPair } from "./_pem.ts";
+import { MAX_KUBECONFIG_BYTES } from "./files.ts";
 
 /** The cluster extension whose value client-go hands to exec plugins as `spec.cluster.config`. */
 export const EXEC_CLUSTER_EXTENSION = "client.authentication.k8s.io/exec";
@@ -62,7 +64,7 @@ export function tokenOfFile(text: string): string {
 async function readTokenFile(runtime: Runtime, path: string): Promise<string> {
   let text: string;
   try {
-    text = await runtime.readTextFile(path);
+    text = await runtime.readTextFile(path, { maxBytes: MAX_KUBECONFIG_BYTES });
   } catch (e) {
     throw fileError(`read token file "${path}"`, e);
   }
@@ -159,7 +161,16 @@ async function runExecPlugin(
   if (result.code !== 0) {
     fail(`exec: executable "${exec.command}" failed with exit code ${result.code}`);
   }
-  return parseExecOutput(result.stdout, exec, fail);
+  const credential = parseExecOutput(result.stdout, exec, fail);
+  if (credential.certPem && credential.keyPem) {
+    await checkKeyPair(
+      { certPem: credential.certPem, keyPem: credential.keyPem },
+      { cert: `"status.clientCertificateData"`, key: `"status.clientKeyData"` },
+      (detail) =>
+        new CliError(`Cannot get credentials from exec plugin "${exec.command}": ${detail}`),
+    );
+  }
+  return credential;
 }
 
 function parseExecOutput(

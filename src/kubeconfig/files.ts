@@ -40,6 +40,12 @@ export async function kubeconfigPaths(
   return existing;
 }
 
+/**
+ * The largest kubeconfig read (kubectl has no limit; real files are kilobytes, and a limit keeps
+ * `--kubeconfig /dev/zero` from filling memory).
+ */
+export const MAX_KUBECONFIG_BYTES = 10 * 1024 * 1024;
+
 /** Reads and parses kubeconfig files, in order. */
 export async function readKubeconfigFiles(
   runtime: Runtime,
@@ -50,8 +56,14 @@ export async function readKubeconfigFiles(
   for (const path of paths) {
     let text: string;
     try {
-      text = await runtime.readTextFile(path);
+      text = await runtime.readTextFile(path, { maxBytes: MAX_KUBECONFIG_BYTES });
     } catch (e) {
+      if (e instanceof Error && e.name === "TooLarge") {
+        throw new CliError(
+          `Cannot read kubeconfig "${path}": ${e.message}, the limit for a kubeconfig file`,
+          { cause: e },
+        );
+      }
       throw fileError(`read kubeconfig "${path}"`, e);
     }
     files.push(parseKubeconfig(text, path, { windows }));

@@ -1,6 +1,6 @@
 /** Parsing one kubeconfig file the way kubectl reads it (YAML 1.1, kubectl's field names). */
 
-import { parseDocument, YAMLError } from "yaml";
+import { parseDocument, type Tags, YAMLError } from "yaml";
 import { CliError } from "../errors.ts";
 import type { AuthInfo, Cluster, Context, ExecConfig, KubeconfigFile } from "./types.ts";
 import { normalizeBase64 } from "./_base64.ts";
@@ -134,7 +134,12 @@ export function readKubeconfigYaml(text: string, path: string): unknown {
   try {
     // kubectl reads YAML through go-yaml v2, which follows YAML 1.1 (yes/no/on/off are booleans)
     // and lets a repeated key override the earlier one.
-    const doc = parseDocument(text, { version: "1.1", uniqueKeys: false, prettyErrors: false });
+    const doc = parseDocument(text, {
+      version: "1.1",
+      uniqueKeys: false,
+      prettyErrors: false,
+      customTags: goYamlTags,
+    });
     const [first] = doc.errors;
     if (first) {
       throw new CliError(`Cannot load kubeconfig "${path}": ${yamlErrorDetail(first, text)}`);
@@ -145,6 +150,26 @@ export function readKubeconfigYaml(text: string, path: string): unknown {
     const detail = e instanceof YAMLError ? yamlErrorDetail(e, text) : `invalid YAML: ${String(e)}`;
     throw new CliError(`Cannot load kubeconfig "${path}": ${detail}`);
   }
+}
+
+/**
+ * The YAML 1.1 scalars as go-yaml v2 resolves them: a float needs a digit before its exponent
+ * or after its point (`e0`, `-e1` and `.` are strings, the yaml library makes them NaN), and
+ * sexagesimal numbers (`1:20`) are strings.
+ */
+function goYamlTags(tags: Tags): Tags {
+  const FLOAT = "tag:yaml.org,2002:float";
+  return tags.flatMap((tag) => {
+    if (typeof tag !== "object" || !("test" in tag) || !tag.test) return [tag];
+    if (tag.format === "TIME") return [];
+    if (tag.tag === FLOAT && tag.format === "EXP") {
+      return [{ ...tag, test: /^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$/ }];
+    }
+    if (tag.tag === FLOAT && tag.test.source.includes("\\.[0-9_]*$")) {
+      return [{ ...tag, test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/ }];
+    }
+    return [tag];
+  });
 }
 
 function yamlErrorDetail(e: YAMLError, text: string): string {

@@ -11,7 +11,12 @@ import type {
   MergedKubeconfig,
   RestConfig,
 } from "./types.ts";
-import { kubeconfigCandidates, kubeconfigPaths, readKubeconfigFiles } from "./files.ts";
+import {
+  kubeconfigCandidates,
+  kubeconfigPaths,
+  MAX_KUBECONFIG_BYTES,
+  readKubeconfigFiles,
+} from "./files.ts";
 import { mergeKubeconfigs } from "./merge.ts";
 import { type InClusterConfig, inClusterConfig } from "./in_cluster.ts";
 import { proxyForUrl } from "./proxy.ts";
@@ -19,6 +24,7 @@ import { decodeBase64Text } from "./_base64.ts";
 import { fileError } from "../fs/file_error.ts";
 import { isWindows, pathApi } from "./_path.ts";
 import { parseRequestTimeout } from "./_timeout.ts";
+import { cannotUse, checkCaBundle, checkKeyPair } from "./_pem.ts";
 
 /** Options for {@link resolveRestConfig}. */
 export interface ResolveOptions {
@@ -131,7 +137,10 @@ export async function resolveRestConfig(
 
   // client-go reads TLS and credentials only when the server URL is https: an http:// server (or
   // one without a scheme) gets neither, so no secret ever travels in clear text.
-  if (!server.toLowerCase().startsWith("https://")) return config;
+  if (!server.toLowerCase().startsWith("https://")) {
+    if (hasCredential(user)) config.credentialWithheld = true;
+    return config;
+  }
 
   config.insecureSkipTlsVerify = cluster.insecureSkipTlsVerify ?? false;
   if (cluster.tlsServerName) config.tlsServerName = cluster.tlsServerName;
@@ -141,6 +150,13 @@ export async function resolveRestConfig(
     ? await readFor(runtime, cluster.certificateAuthority, "certificate-authority", clusterLabel)
     : undefined;
   if (caPem !== undefined) {
+    await checkCaBundle(
+      caPem,
+      cluster.certificateAuthorityData
+        ? `"certificate-authority-data"`
+        : `certificate-authority "${cluster.certificateAuthority}"`,
+      cannotUse(clusterLabel),
+    );
     if (config.insecureSkipTlsVerify) {
       throw new CliError(
         `Cannot use ${clusterLabel}: a certificate authority and ` +
@@ -290,6 +306,12 @@ async function authFor(
       ? decodeBase64Text(user.clientKeyData)
       : await readFor(runtime, user.clientKey!, "client-key", label);
     cert = { certPem, keyPem };
+    await checkKeyPair(cert, {
+      cert: user.clientCertificateData
+        ? `"client-certificate-data"`
+        : `client-certificate "${user.clientCertificate}"`,
+      key: user.clientKeyData ? `"client-key-data"` : `client-key "${user.clientKey}"`,
+    }, cannotUse(label));
   }
   // auth-provider plugins fail before any other credential is looked at (gcp and azure refuse
   // to load in kubectl 1.26+), so they go first.
@@ -331,9 +353,16 @@ async function authFor(
   return { auth: { kind: "none" } };
 }
 
+function hasCredential(user: AuthInfo): boolean {
+  return Boolean(
+    user.token || user.tokenFile || user.username || user.password || user.exec ||
+      user.authProvider || user.clientCertificate || user.clientCertificateData,
+  );
+}
+
 async function tokenFileUsable(runtime: Runtime, path: string): Promise<boolean> {
   try {
-    return (await runtime.readTextFile(path)).trim() !== "";
+    return (await runtime.readTextFile(path, { maxBytes: MAX_KUBECONFIG_BYTES })).trim() !== "";
   } catch {
     return false;
   }
@@ -346,7 +375,7 @@ async function readFor(
   owner: string,
 ): Promise<string> {
   try {
-    return await runtime.readTextFile(path);
+    return await runtime.readTextFile(path, { maxBytes: MAX_KUBECONFIG_BYTES });
   } catch (e) {
     throw fileError(`read ${field} "${path}" of ${owner}`, e);
   }
@@ -367,6 +396,13 @@ async function inClusterRestConfig(
   const caPem = ca
     ? await readFor(runtime, ca, "certificate-authority", "the in-cluster config")
     : inCluster.caPem;
+  if (ca) {
+    await checkCaBundle(
+      caPem!,
+      `certificate-authority "${ca}"`,
+      cannotUse("the in-cluster config"),
+    );
+  }
   const server = inCluster.server;
   const config: RestConfig = {
     server,

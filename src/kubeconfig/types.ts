@@ -138,6 +138,8 @@ export interface RestConfig {
   /** The cluster entry as given (passed to exec plugins with provideClusterInfo). */
   cluster: Cluster;
   impersonate?: { user?: string; uid?: string; groups: string[]; extra: Record<string, string[]> };
+  /** Set when the user has a credential that is not used because the server is plain HTTP. */
+  credentialWithheld?: boolean;
   /** Request timeout in milliseconds; undefined for none. */
   timeoutMs?: number;
   /** Where the configuration came from. */

@@ -2,6 +2,7 @@
 
 import { UsageError } from "../errors.ts";
 import { emitYaml } from "./_yaml_emitter.ts";
+import { escapeControls } from "./redact.ts";
 
 /**
  * Formats a value like kubectl's `-o json`: Go's `json.MarshalIndent` with four spaces, HTML
@@ -37,7 +38,11 @@ export function toYaml(value: unknown): string {
  * spaces of padding): upper-case headers, aligned columns, no trailing spaces.
  */
 export function renderTable(headers: string[], rows: string[][]): string {
-  const lines = [headers.map((h) => h.toUpperCase()), ...rows];
+  // Cells hold server data (names, user info): control characters are shown escaped.
+  const lines = [
+    headers.map((h) => h.toUpperCase()),
+    ...rows.map((row) => row.map(escapeControls)),
+  ];
   const columns = Math.max(...lines.map((line) => line.length));
   if (columns === 0) return "";
   const widths: number[] = [];

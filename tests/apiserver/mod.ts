@@ -15,6 +15,8 @@ export {
   type ApiServerStore,
   DEFAULT_ISSUER,
   type Fault,
+  type FaultAnswer,
+  type FaultRequest,
   type KubeObject,
   type ObjectMeta,
   type RecordedRequest,

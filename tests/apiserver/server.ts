@@ -67,13 +67,37 @@ export interface RecordedRequest {
 export interface Fault {
   /** Requests whose path matches; all requests when absent. */
   path?: RegExp;
-  /** delay: wait then answer; reset: drop the connection; truncate: half a body; status: a Status. */
-  kind: "delay" | "reset" | "truncate" | "status";
+  /**
+   * delay: wait then answer; reset: drop the connection; truncate: half a body; status: a Status;
+   * answer: reply with what `answer` returns (a server, proxy or webhook that misbehaves); warn:
+   * answer normally plus a `Warning` header with the text `warning` returns.
+   */
+  kind: "delay" | "reset" | "truncate" | "status" | "answer" | "warn";
   ms?: number;
   code?: number;
   retryAfterSeconds?: number;
+  /** For "answer": the reply to send, from what the request carried. */
+  answer?: (req: FaultRequest) => FaultAnswer;
+  /** For "warn": the text of the Warning header (quotes and backslashes are escaped). */
+  warning?: (req: FaultRequest) => string;
   /** How many requests it applies to; default 1. */
   times?: number;
+}
+
+/** What an "answer" or "warn" fault sees of the request. */
+export interface FaultRequest {
+  method: string;
+  path: string;
+  authorization?: string;
+}
+
+/** The reply of an "answer" fault. */
+export interface FaultAnswer {
+  code: number;
+  /** Default "application/json". */
+  contentType?: string;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
 }
 
 /** Direct access to stored objects, for seeding and asserting. */
@@ -125,6 +149,8 @@ export interface ApiServer {
   setDisabledVersions(versions: string[]): void;
   /** Inject a fault on the next `times` (default 1) matching requests. */
   injectFault(fault: Fault): void;
+  /** Drop the faults not used up yet. */
+  clearFaults(): void;
   /** Every request seen, oldest first. */
   requests: RecordedRequest[];
   /** Stop serving, end open connections and watches, remove the temporary folder. */
@@ -326,6 +352,27 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       write(res, { code: err.code, json: err.toStatus(), headers }, false, false);
       return;
     }
+    const seen: FaultRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    };
+    if (fault?.kind === "answer" && fault.answer) {
+      const a = fault.answer(seen);
+      const payload = typeof a.body === "string" ? Buffer.from(a.body) : Buffer.from(a.body);
+      res.writeHead(a.code, {
+        "Content-Type": a.contentType ?? "application/json",
+        ...a.headers,
+        "Content-Length": String(payload.length),
+      });
+      res.end(payload);
+      return;
+    }
+    if (fault?.kind === "warn" && fault.warning) {
+      // Node refuses C0 controls in a header value; C1 ones (\x9b) pass.
+      const text = fault.warning(seen).replace(/["\\]/g, "\\$&");
+      res.setHeader("Warning", `299 - "${text}"`);
+    }
     const peer = (req.socket as TLSSocket).getPeerCertificate?.();
     const { reply, user } = router.handle({
       method: req.method ?? "GET",
@@ -428,6 +475,9 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     },
     setDisabledVersions: (list) => versions.setDisabled(list),
     injectFault: (fault) => faults.push({ ...fault, remaining: fault.times ?? 1 }),
+    clearFaults: () => {
+      faults.length = 0;
+    },
     requests,
     async close() {
       if (closing) return;

@@ -200,6 +200,28 @@ Deno.test("getCredential() exec plugin failures are one line and never quote the
         /has no "apiVersion"$/,
       ],
       [
+        "a key that is not PEM",
+        {},
+        {
+          RESPONSE: response(V1, {
+            clientCertificateData: fixture("alice.crt"),
+            clientKeyData: TOKEN,
+          }),
+        },
+        /"status.clientKeyData" holds no PEM data \(expected a PEM private key\)$/,
+      ],
+      [
+        "a certificate and key that do not match",
+        {},
+        {
+          RESPONSE: response(V1, {
+            clientCertificateData: fixture("alice.crt"),
+            clientKeyData: fixture("bob.key"),
+          }),
+        },
+        /the private key of "status.clientKeyData" does not match the certificate of "status.clientCertificateData"$/,
+      ],
+      [
         "no status",
         {},
         { RESPONSE: JSON.stringify({ apiVersion: V1, kind: "ExecCredential" }) },

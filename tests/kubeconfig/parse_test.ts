@@ -229,3 +229,19 @@ Deno.test("parseKubeconfig() never quotes file content in a YAML error", () => {
     (e: unknown) => e instanceof CliError && !e.message.includes(secret),
   );
 });
+
+Deno.test("parseKubeconfig() resolves scalars as go-yaml v2 does (kubectl 1.32 checked)", async (t) => {
+  const name = (value: string) =>
+    parseKubeconfig(`clusters:\n- name: ${value}\n  cluster: {server: "https://x"}\n`, "/k")
+      .clusters[0].name;
+  for (const value of ["e0", "E5", "e+3", "-e1", ".", "1:20", "1:20:30.5"]) {
+    await t.step(`${value} is a string`, () => assert.equal(name(value), value));
+  }
+  for (const value of ["12", "1e3", ".5", "1.", "0x1f"]) {
+    await t.step(
+      `${value} is a number`,
+      () =>
+        assert.throws(() => name(value), /"clusters\[0\]\.name" must be a string, not a number/),
+    );
+  }
+});

@@ -6,6 +6,7 @@ import { b64, fixture, rejectsWith, testRuntime, withTempDir, writeFiles } from 
 
 const CA = fixture("ca.crt");
 const ALICE = { certPem: fixture("alice.crt"), keyPem: fixture("alice.key") };
+const BOB = { certPem: fixture("bob.crt"), keyPem: fixture("bob.key") };
 
 /** A kubeconfig covering the shapes the cases below need; relative paths on purpose. */
 function mainConfig(): string {
@@ -97,6 +98,8 @@ async function withWorld(fn: (w: World) => Promise<void>): Promise<void> {
       "kube/pki/ca.crt": CA,
       "kube/pki/alice.crt": ALICE.certPem,
       "kube/pki/alice.key": ALICE.keyPem,
+      "kube/pki/bob.crt": BOB.certPem,
+      "kube/pki/bob.key": BOB.keyPem,
       "kube/pki/token": "file-token\n",
     });
     const env = { KUBECONFIG: f["kube/config"] };
@@ -209,14 +212,10 @@ Deno.test("resolveRestConfig() applies flags the way client-go's overrides do", 
       ],
       ["--client-certificate/--client-key replace embedded data", {
         user: "certdata",
-        clientCertificate: "kube/pki/alice.key",
-        clientKey: "kube/pki/alice.crt",
+        clientCertificate: "kube/pki/bob.crt",
+        clientKey: "kube/pki/bob.key",
       }, (c) => {
-        assert.deepEqual(c.auth, {
-          kind: "client-certificate",
-          certPem: ALICE.keyPem,
-          keyPem: ALICE.certPem,
-        });
+        assert.deepEqual(c.auth, { kind: "client-certificate", ...BOB });
       }],
       ["exec plugin user", { user: "exec" }, (c) => {
         assert.deepEqual(c.auth, {

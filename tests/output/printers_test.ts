@@ -157,3 +157,10 @@ Deno.test("parseOutputFlag() rejects other formats with a UsageError listing the
     },
   );
 });
+
+Deno.test("renderTable() shows control characters in cells escaped", () => {
+  assert.equal(
+    renderTable(["name", "user"], [["\x1b[2Jx", "a\rb"]]),
+    "NAME       USER\n\\x1b[2Jx   a\\x0db\n",
+  );
+});
