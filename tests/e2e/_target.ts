@@ -8,7 +8,8 @@
  * (branching on `target.capabilities`) instead of skipping silently, and says so with
  * `target.note(...)`. Tests that need the local server's knobs (fault injection, switching API
  * versions off, seeding the store) use `target.local`, which is undefined on a real cluster:
- * call `target.note("...")` before returning so the skip shows in the output.
+ * such a test or step is declared with `ignore: REAL_TARGET` (or `ignore: !target.local`,
+ * `ignore: !target.capabilities.x` on a step), so that it reports as ignored, never as passed.
  *
  * ```ts
  * const target = await startTarget();
@@ -182,6 +183,9 @@ function noteFor(kind: "local" | "real", caps: Capabilities) {
     console.log(`note (${kind} ${caps.version.gitVersion}): ${message}`);
   };
 }
+
+/** Whether the suite runs against a real cluster (known before any test starts). */
+export const REAL_TARGET = Boolean(Deno.env.get("KUBECTL_TOKEN_E2E_KUBECONFIG"));
 
 /** Start (or connect to) the cluster the suite runs against. */
 export async function startTarget(options: ApiServerOptions = {}): Promise<Target> {

@@ -104,17 +104,17 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
       await Deno.remove(kubeconfig);
       assert.deepEqual(parse(r.stdout).values, ["prod", "staging"]);
     });
-    await t.step("a cluster that does not answer gives nothing, quickly", async () => {
-      if (!target.local) {
-        target.note("needs the local server's fault injection: step skipped");
-        return;
-      }
-      target.local.injectFault({ kind: "delay", ms: 20_000, times: 5 });
-      const started = performance.now();
-      const r = await runCli(["__complete", "create", "-n", ""], { env });
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(parse(r.stdout), { values: [], directive: 4 });
-      assert.ok(performance.now() - started < 15_000, "completion waited for the cluster");
+    await t.step({
+      name: "a cluster that does not answer gives nothing, quickly",
+      ignore: !target.local,
+      fn: async () => {
+        target.local!.injectFault({ kind: "delay", ms: 20_000, times: 5 });
+        const started = performance.now();
+        const r = await runCli(["__complete", "create", "-n", ""], { env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(parse(r.stdout), { values: [], directive: 4 });
+        assert.ok(performance.now() - started < 15_000, "completion waited for the cluster");
+      },
     });
   } finally {
     await target.close();

@@ -97,69 +97,66 @@ Deno.test("the target's capabilities match what its server does", async (t) => {
       }
     });
 
-    await t.step("bootstrapTokenAuth: a bootstrap token authenticates", async () => {
-      if (!caps.bootstrapTokenAuth) {
-        target.note("bootstrap-token authentication not known to be on: step skipped");
-        return;
-      }
-      const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
-      const secret = "0123456789abcdef";
-      await create(target, {
-        apiVersion: "v1",
-        kind: "Secret",
-        type: "bootstrap.kubernetes.io/token",
-        metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
-        stringData: {
-          "token-id": id,
-          "token-secret": secret,
-          "usage-bootstrap-authentication": "true",
-        },
-      });
-      try {
-        const kubeconfig = await tokenKubeconfig(target, `${id}.${secret}`);
-        const r = await runKubectl(["get", "--raw", "/api"], { env: { KUBECONFIG: kubeconfig } });
-        assert.equal(r.code, 0, r.stderr);
-        const who = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
-        assert.equal(who.code, 0, who.stderr);
-        assert.equal(JSON.parse(who.stdout).userInfo.username, `system:bootstrap:${id}`);
-      } finally {
-        await admin(target, ["delete", "secret", `bootstrap-token-${id}`, "-n", "kube-system"]);
-      }
-    });
-
-    await t.step("bootstrapControllers: the token cleaner deletes an expired token", async () => {
-      if (!caps.bootstrapControllers) {
-        target.note("no bootstrapsigner/tokencleaner controllers: step skipped");
-        return;
-      }
-      const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
-      const name = `bootstrap-token-${id}`;
-      await create(target, {
-        apiVersion: "v1",
-        kind: "Secret",
-        type: "bootstrap.kubernetes.io/token",
-        metadata: { name, namespace: "kube-system" },
-        stringData: {
-          "token-id": id,
-          "token-secret": "0123456789abcdef",
-          expiration: "2000-01-01T00:00:00Z",
-        },
-      });
-      await eventually(async () => {
-        const r = await runKubectl(
-          ["--kubeconfig", target.kubeconfig, "get", "secret", name, "-n", "kube-system"],
-        );
-        assert.match(r.stderr, /NotFound|not found/);
-      });
-    });
-
-    await t.step(
-      "bootstrapControllers: the signer signs cluster-info for a signing token",
-      async () => {
-        if (!caps.bootstrapControllers) {
-          target.note("no bootstrapsigner controller or cluster-info: step skipped");
-          return;
+    await t.step({
+      name: "bootstrapTokenAuth: a bootstrap token authenticates",
+      ignore: !caps.bootstrapTokenAuth,
+      fn: async () => {
+        const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
+        const secret = "0123456789abcdef";
+        await create(target, {
+          apiVersion: "v1",
+          kind: "Secret",
+          type: "bootstrap.kubernetes.io/token",
+          metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
+          stringData: {
+            "token-id": id,
+            "token-secret": secret,
+            "usage-bootstrap-authentication": "true",
+          },
+        });
+        try {
+          const kubeconfig = await tokenKubeconfig(target, `${id}.${secret}`);
+          const r = await runKubectl(["get", "--raw", "/api"], { env: { KUBECONFIG: kubeconfig } });
+          assert.equal(r.code, 0, r.stderr);
+          const who = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+          assert.equal(who.code, 0, who.stderr);
+          assert.equal(JSON.parse(who.stdout).userInfo.username, `system:bootstrap:${id}`);
+        } finally {
+          await admin(target, ["delete", "secret", `bootstrap-token-${id}`, "-n", "kube-system"]);
         }
+      },
+    });
+
+    await t.step({
+      name: "bootstrapControllers: the token cleaner deletes an expired token",
+      ignore: !caps.bootstrapControllers,
+      fn: async () => {
+        const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
+        const name = `bootstrap-token-${id}`;
+        await create(target, {
+          apiVersion: "v1",
+          kind: "Secret",
+          type: "bootstrap.kubernetes.io/token",
+          metadata: { name, namespace: "kube-system" },
+          stringData: {
+            "token-id": id,
+            "token-secret": "0123456789abcdef",
+            expiration: "2000-01-01T00:00:00Z",
+          },
+        });
+        await eventually(async () => {
+          const r = await runKubectl(
+            ["--kubeconfig", target.kubeconfig, "get", "secret", name, "-n", "kube-system"],
+          );
+          assert.match(r.stderr, /NotFound|not found/);
+        });
+      },
+    });
+
+    await t.step({
+      name: "bootstrapControllers: the signer signs cluster-info for a signing token",
+      ignore: !caps.bootstrapControllers,
+      fn: async () => {
         const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
         const name = `bootstrap-token-${id}`;
         await create(target, {
@@ -185,7 +182,7 @@ Deno.test("the target's capabilities match what its server does", async (t) => {
           await admin(target, ["delete", "secret", name, "-n", "kube-system"]);
         }
       },
-    );
+    });
 
     await t.step(
       "authCacheSeconds: a token dies with its service account within that",

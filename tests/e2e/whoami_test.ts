@@ -8,7 +8,7 @@ import {
   robotToken,
   tokenKubeconfig,
 } from "./_cluster.ts";
-import { startTarget } from "./_target.ts";
+import { REAL_TARGET, startTarget } from "./_target.ts";
 import { startApiServer } from "../apiserver/mod.ts";
 import { join } from "node:path";
 
@@ -64,15 +64,18 @@ Deno.test("whoami falls back when the server has no SelfSubjectReview", async (t
   try {
     const server = target.local;
     const env = { KUBECONFIG: target.kubeconfig };
-    await t.step("v1 off: v1beta1 answers", async () => {
-      if (!server) {
-        target.note("a real server's API versions cannot be switched off: step skipped");
-        return;
-      }
-      server.setDisabledVersions(["authentication.k8s.io/v1"]);
-      const r = await runCli(["whoami", "-o", "json"], { env });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(JSON.parse(r.stdout).source, "SelfSubjectReview authentication.k8s.io/v1beta1");
+    await t.step({
+      name: "v1 off: v1beta1 answers",
+      ignore: !server,
+      fn: async () => {
+        server!.setDisabledVersions(["authentication.k8s.io/v1"]);
+        const r = await runCli(["whoami", "-o", "json"], { env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(
+          JSON.parse(r.stdout).source,
+          "SelfSubjectReview authentication.k8s.io/v1beta1",
+        );
+      },
     });
     // Locally, switch every SelfSubjectReview off; a real server either lacks it already or
     // cannot play this part.
@@ -161,31 +164,31 @@ Deno.test("whoami explains a rejected token, an unreachable server and an untrus
         await other.close();
       }
     });
-    await t.step("timeout", async () => {
-      if (!target.local) {
-        target.note("needs the local server's fault injection: step skipped");
-        return;
-      }
-      target.local.injectFault({ kind: "delay", ms: 3000, times: 5 });
-      const r = await runCli(["whoami", "--request-timeout", "1s"], {
-        env: { KUBECONFIG: target.kubeconfig },
-      });
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /request-timeout/);
+    await t.step({
+      name: "timeout",
+      ignore: !target.local,
+      fn: async () => {
+        target.local!.injectFault({ kind: "delay", ms: 3000, times: 5 });
+        const r = await runCli(["whoami", "--request-timeout", "1s"], {
+          env: { KUBECONFIG: target.kubeconfig },
+        });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /request-timeout/);
+      },
     });
   } finally {
     await target.close();
   }
 });
 
-Deno.test("whoami gives one line for a reset, a truncated body, 429 and 500", async (t) => {
+Deno.test("whoami gives one line for a reset, a truncated body, 429 and 500", {
+  ignore: REAL_TARGET,
+}, async (t) => {
   const target = await startTarget();
   try {
     const server = target.local;
-    if (!server) {
-      target.note("needs the local server's fault injection: test skipped");
-      return;
-    }
+    // Fault injection needs the local server (the test is ignored on a real one).
+    if (!server) throw new Error("no local server");
     const cases: [Parameters<typeof server.injectFault>[0], RegExp][] = [
       [{ kind: "reset" }, /connection was closed/],
       [{ kind: "truncate" }, /closed before the answer was complete|not valid JSON/],
@@ -208,14 +211,14 @@ Deno.test("whoami gives one line for a reset, a truncated body, 429 and 500", as
   }
 });
 
-Deno.test("a 429 with Retry-After is sent again after the wait, as client-go does", async () => {
+Deno.test("a 429 with Retry-After is sent again after the wait, as client-go does", {
+  ignore: REAL_TARGET,
+}, async () => {
   const target = await startTarget();
   try {
     const server = target.local;
-    if (!server) {
-      target.note("needs the local server's fault injection: test skipped");
-      return;
-    }
+    // Fault injection needs the local server (the test is ignored on a real one).
+    if (!server) throw new Error("no local server");
     server.injectFault({
       kind: "status",
       code: 429,
@@ -318,13 +321,10 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
       assert.equal(can, "yes");
     });
 
-    await t.step(
-      "a bootstrap token: its Secret's extra groups, unknown until readable",
-      async () => {
-        if (!target.capabilities.bootstrapTokenAuth) {
-          target.note("the server does not run with --enable-bootstrap-token-auth: step skipped");
-          return;
-        }
+    await t.step({
+      name: "a bootstrap token: its Secret's extra groups, unknown until readable",
+      ignore: !target.capabilities.bootstrapTokenAuth,
+      fn: async () => {
         const created = await runCli(["bootstrap", "create", "--ttl", "2h"], { env });
         assert.equal(created.code, 0, created.stderr);
         const token = created.stdout.trim();
@@ -400,7 +400,7 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
           await runCli(["bootstrap", "delete", id], { env });
         }
       },
-    );
+    });
   } finally {
     await target.close();
   }
