@@ -65,6 +65,11 @@ export async function runWhoami(ctx: CommandContext, options: WhoamiOptions): Pr
   return 0;
 }
 
+/** Whether a 403 is the impersonation filter refusing --as/--as-group/--as-uid. */
+function refusedImpersonation(e: ApiError): boolean {
+  return e.code === 403 && /\bcannot impersonate\b/.test(e.message);
+}
+
 /** Ask the server, falling back as far as needed. */
 export async function whoami(ctx: CommandContext): Promise<Identity> {
   const client = await ctx.client();
@@ -95,7 +100,24 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
       };
     } catch (e) {
       if (!(e instanceof ApiError) || (e.code !== 404 && e.code !== 403)) throw e;
+      // The impersonation filter runs before any API: its 403 is the answer, not a missing API.
+      if (config.impersonate && refusedImpersonation(e)) throw e;
       ctx.log(6, `SelfSubjectReview ${version} not available (${e.code})`);
+    }
+  }
+  // Without SelfSubjectReview nothing below asks the server as the impersonated user: a
+  // SelfSubjectAccessReview (served since 1.6) passes the same impersonation filter, so a
+  // refused --as is reported instead of printing the identity it asked for.
+  if (config.impersonate) {
+    try {
+      await client.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        spec: { nonResourceAttributes: { path: "/version", verb: "get" } },
+      });
+    } catch (e) {
+      if (e instanceof ApiError && refusedImpersonation(e)) throw e;
+      ctx.log(6, `SelfSubjectAccessReview not available: ${(e as Error).message}`);
     }
   }
   // An older server: TokenReview tells who a token is, if we may ask. It cannot see

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import type { Authenticator } from "./_auth.ts";
+import { impersonate, type ImpersonationHeaders } from "./_impersonation.ts";
 import { checkScope, CoreApi, objectFilter } from "./_core_api.ts";
 import { accepts, jwks, openidConfiguration } from "./_oidc.ts";
 import { openApiV3 } from "./_openapi.ts";
@@ -40,6 +41,8 @@ export interface IncomingRequest {
   accept?: string;
   contentType?: string;
   authorization?: string;
+  /** The Impersonate-* headers, when any was sent. */
+  impersonate?: ImpersonationHeaders;
   peerCertificate?: Uint8Array;
   body: Uint8Array;
 }
@@ -109,8 +112,9 @@ export class Router {
   handle(req: IncomingRequest): { reply: Reply; user?: UserInfo } {
     const auth = this.#o.authn.authenticateRequest(req.peerCertificate, req.authorization);
     if ("error" in auth) return { reply: this.#error(unauthorized()) };
-    const user = auth.user;
+    let user = auth.user;
     try {
+      if (req.impersonate) user = impersonate(user, req.impersonate, this.#o.rbac);
       return { reply: this.#authorized(req, user), user };
     } catch (e) {
       return { reply: this.#error(e), user };

@@ -10,6 +10,7 @@ import type { TLSSocket } from "node:tls";
 import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Authenticator } from "./_auth.ts";
+import { impersonationHeaders } from "./_impersonation.ts";
 import { Controllers } from "./_controllers.ts";
 import { SigningKey } from "./_jwt.ts";
 import { renderKubeconfig } from "./_kubeconfig.ts";
@@ -381,6 +382,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       accept: req.headers.accept,
       contentType,
       authorization: req.headers.authorization,
+      impersonate: impersonationHeaders(req.rawHeaders),
       peerCertificate: peer?.raw ? new Uint8Array(peer.raw) : undefined,
       body,
     });

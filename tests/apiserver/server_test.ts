@@ -896,3 +896,46 @@ Deno.test("main.ts prints the kubeconfig path and stops on SIGTERM", async () =>
   );
   assert.equal(status.code, 0);
 });
+
+Deno.test("kubectl --as is authorized and applied as kube-apiserver's impersonation filter does", async (t) => {
+  await withServer({}, async (server) => {
+    const whoami = async (args: string[], kubeconfig?: string) =>
+      JSON.parse(await kubectlOk(server, ["auth", "whoami", "-o", "json", ...args], kubeconfig))
+        .status.userInfo;
+    await t.step(
+      "a service account gets its fixed groups unless groups are asked for",
+      async () => {
+        assert.deepEqual(await whoami(["--as", "system:serviceaccount:ci:deployer"]), {
+          username: "system:serviceaccount:ci:deployer",
+          groups: ["system:serviceaccounts", "system:serviceaccounts:ci", "system:authenticated"],
+        });
+        assert.deepEqual(
+          (await whoami(["--as", "system:serviceaccount:ci:deployer", "--as-group", "team"]))
+            .groups,
+          ["team", "system:authenticated"],
+        );
+      },
+    );
+    await t.step("a user with groups, a uid and system:authenticated added", async () => {
+      assert.deepEqual(await whoami(["--as", "bob", "--as-group", "a", "--as-uid", "42"]), {
+        username: "bob",
+        uid: "42",
+        groups: ["a", "system:authenticated"],
+      });
+    });
+    await t.step("who may not impersonate is refused with the upstream message", async () => {
+      const token = (await kubectlOk(server, ["create", "token", "default"])).trim();
+      const kubeconfig = await server.writeKubeconfig("sa", { token });
+      const run = await kubectl(
+        server,
+        ["get", "--raw", "/api/v1/pods", "--as", "bob"],
+        kubeconfig,
+      );
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        /users "bob" is forbidden: User "system:serviceaccount:default:default" cannot impersonate resource "users" in API group "" at the cluster scope/,
+      );
+    });
+  });
+});

@@ -281,13 +281,7 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
         "team",
         "system:authenticated",
       ]);
-      if (target.local) {
-        target.note(
-          "the local server has no impersonation: the server-side check runs on a real one",
-        );
-        return;
-      }
-      // The real server: a binding to the namespace's service-account group reaches the
+      // A binding to the namespace's service-account group reaches the
       // impersonated account, so the server added that group.
       await admin(target, [
         "create",
@@ -319,6 +313,20 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
         return out.stdout.trim();
       });
       assert.equal(can, "yes");
+    });
+
+    await t.step("--as without the right to impersonate is refused by the server", async () => {
+      const kubeconfig = await tokenKubeconfig(target, await robotToken(target, ns));
+      const r = await runCli(["whoami", "--as", "bob"], { env: { KUBECONFIG: kubeconfig } });
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `users "bob" is forbidden: User "system:serviceaccount:${ns}:robot" cannot ` +
+            `impersonate resource "users" in API group "" at the cluster scope`,
+        ),
+      );
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
     });
 
     await t.step({
