@@ -648,8 +648,13 @@ Deno.test("legacy token Secrets are filled by the controller, tracked and can be
     await kubectlOk(server, ["apply", "-f", manifest]);
     const get = () => server.store.get("v1", "Secret", "default", "robot-token")!;
     await t.step("empty at first, filled after the controller delay", async () => {
-      assert.equal((get().data as Record<string, string> | undefined)?.token, undefined);
-      await new Promise((r) => setTimeout(r, 150));
+      const token = () => (get().data as Record<string, string> | undefined)?.token;
+      assert.equal(token(), undefined);
+      // Poll for the controller, never longer than 10 s.
+      for (const deadline = Date.now() + 10_000; token() === undefined;) {
+        assert.ok(Date.now() < deadline, "the token controller did not fill the Secret");
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const secret = get();
       const data = secret.data as Record<string, string>;
       assert.equal(Buffer.from(data["ca.crt"], "base64").toString(), server.caPem);

@@ -341,15 +341,25 @@ Deno.test("updateKubeconfigFile() waits for kubectl's lock and re-reads the file
   await withTempDir(async (dir) => {
     const file = join(dir, "config");
     await Deno.writeTextFile(file, CONFIG);
-    const runtime = testRuntime();
+    // The writer polls the lock through runtime.sleep(): its first sleep says it is waiting.
+    let waiting!: () => void;
+    const isWaiting = new Promise<void>((r) => waiting = r);
+    const base = testRuntime();
+    const runtime = {
+      ...base,
+      sleep: (ms: number) => {
+        waiting();
+        return base.sleep(ms);
+      },
+    };
     let release!: () => void;
-    const held = withLock(runtime, file, async () => {
+    const held = withLock(base, file, async () => {
       await new Promise<void>((r) => release = r);
       // Another writer changes the file while holding the lock.
       await Deno.writeTextFile(file, CONFIG.replace("# keep me", "# changed meanwhile"));
     });
     const pending = updateKubeconfigFile(runtime, file, SET);
-    await new Promise((r) => setTimeout(r, 100));
+    await isWaiting;
     assert.equal(await Deno.readTextFile(file), CONFIG);
     release();
     await held;
