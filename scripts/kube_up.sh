@@ -110,6 +110,16 @@ start etcd etcd --name e2e --data-dir "$DIR/etcd" \
   --initial-cluster "e2e=http://127.0.0.1:$ETCD_PEER_PORT"
 
 ISSUER=https://kubernetes.default.svc.cluster.local
+# The audit log: one audit.k8s.io/v1 Event per request, at Metadata level (who did what, never a
+# body), written before the answer is sent (the log backend's default blocking mode). The e2e
+# tests count requests in it where they count the local server's request log.
+cat >"$DIR/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+EOF
 log "kube-apiserver on https://127.0.0.1:$API_PORT ($("$BIN/kube-apiserver" --version))"
 start kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
@@ -121,7 +131,9 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-issuer "$ISSUER" --api-audiences "$ISSUER" \
   --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
   --service-account-max-token-expiration 24h \
-  --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none
+  --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none \
+  --audit-policy-file "$DIR/audit-policy.yaml" --audit-log-path "$DIR/audit.log" \
+  --audit-log-format json
 
 admin() { KUBECACHEDIR=$DIR/kube-cache kubectl --kubeconfig "$DIR/admin.kubeconfig" "$@"; }
 # wait_for WHAT SECONDS COMMAND...
@@ -187,7 +199,8 @@ cat >"$DIR/target.json" <<EOF
   "kind": "real",
   "bootstrapTokenAuth": true,
   "bootstrapControllers": true,
-  "maxTokenExpirationSeconds": 86400
+  "maxTokenExpirationSeconds": 86400,
+  "auditLog": "$DIR/audit.log"
 }
 EOF
 log "ready after $(($(date +%s) - START)) s: KUBECONFIG=$DIR/admin.kubeconfig"

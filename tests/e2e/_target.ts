@@ -81,7 +81,55 @@ export interface Target {
   capabilities: Capabilities;
   /** Print why a test or step skips, or which fallback it checks, on this target. */
   note(message: string): void;
+  /**
+   * The requests the server has answered so far: the local server's request log, or a real
+   * server's audit log (`auditLog` in KUBECTL_TOKEN_E2E_TARGET; scripts/kube_up.sh turns it on).
+   * Throws where the target keeps no such log, so a count is never silently not checked.
+   */
+  requests(): Promise<SeenRequest[]>;
   close(): Promise<void>;
+}
+
+/** One request as the server saw it. */
+export interface SeenRequest {
+  method: string;
+  /** The path without the query. */
+  path: string;
+  /** The authenticated user name, when authentication succeeded. */
+  user?: string;
+}
+
+const METHOD_OF_VERB: Record<string, string> = {
+  create: "POST",
+  get: "GET",
+  list: "GET",
+  watch: "GET",
+  update: "PUT",
+  patch: "PATCH",
+  delete: "DELETE",
+  deletecollection: "DELETE",
+};
+
+/** The requests of an audit log of `audit.k8s.io/v1` Events (JSON lines), the marker left out. */
+function auditLogRequests(text: string, marker: string): SeenRequest[] {
+  const seen: SeenRequest[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim() || line.includes(marker)) continue;
+    const event = JSON.parse(line) as {
+      stage?: string;
+      verb?: string;
+      requestURI?: string;
+      user?: { username?: string };
+      responseStatus?: { code?: number };
+    };
+    if (event.stage !== "ResponseComplete" && event.stage !== "Panic") continue;
+    seen.push({
+      method: METHOD_OF_VERB[event.verb ?? ""] ?? (event.verb ?? "").toUpperCase(),
+      path: (event.requestURI ?? "").split("?")[0],
+      user: event.responseStatus?.code === 401 ? undefined : event.user?.username,
+    });
+  }
+  return seen;
 }
 
 /** Capabilities that follow from the server's version alone. */
@@ -171,6 +219,7 @@ function detectRealCapabilities(kubeconfig: string): Promise<Capabilities> {
       const file = Deno.env.get("KUBECTL_TOKEN_E2E_TARGET");
       const given = file ? JSON.parse(await Deno.readTextFile(file)) : {};
       delete given.kind;
+      delete given.auditLog;
       return { ...detected, ...given };
     })();
     realCapabilities.set(kubeconfig, caps);
@@ -197,6 +246,26 @@ export async function startTarget(options: ApiServerOptions = {}): Promise<Targe
       kind: "real",
       capabilities,
       note: noteFor("real", capabilities),
+      requests: async () => {
+        const file = Deno.env.get("KUBECTL_TOKEN_E2E_TARGET");
+        const log = file ? JSON.parse(await Deno.readTextFile(file)).auditLog : undefined;
+        if (typeof log !== "string") {
+          throw new Error(
+            'this test counts requests: name the server\'s audit log as "auditLog" in ' +
+              "KUBECTL_TOKEN_E2E_TARGET (scripts/kube_up.sh does)",
+          );
+        }
+        // Events are written as requests complete: a marker request sent after every earlier
+        // answer arrived says when the log has caught up with them.
+        const marker = `/version?e2e-marker=${crypto.randomUUID()}`;
+        await runKubectl(["--kubeconfig", external, "get", "--raw", marker]);
+        for (const deadline = Date.now() + 10_000;;) {
+          const text = await Deno.readTextFile(log);
+          if (text.includes(marker)) return auditLogRequests(text, marker);
+          if (Date.now() > deadline) throw new Error(`the audit log "${log}" did not catch up`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
       close: () => Promise.resolve(),
     };
   }
@@ -209,6 +278,10 @@ export async function startTarget(options: ApiServerOptions = {}): Promise<Targe
       kind: "local",
       capabilities,
       note: noteFor("local", capabilities),
+      requests: () =>
+        Promise.resolve(
+          local.requests.map((q) => ({ method: q.method, path: q.path, user: q.user })),
+        ),
       close: () => local.close(),
     };
   } catch (e) {

@@ -39,13 +39,22 @@ Deno.test("rotate secret waits for the token controller and can delete the old S
         assert.match(r.stderr, /Secret ".*robot-token" deleted/);
         const get = await runCli(["create", "robot", "-n", ns], { env });
         assert.equal(get.code, 0);
-        if (target.local) {
-          const secret = target.local.store.get("v1", "Secret", ns, name)!;
-          const token = Buffer.from((secret.data as Record<string, string>).token, "base64")
-            .toString();
-          assert.equal(claims(token).sub, `system:serviceaccount:${ns}:robot`);
-          assert.equal(target.local.store.get("v1", "Secret", ns, "robot-token"), undefined);
-        }
+        const data = await admin(target, [
+          "get",
+          "secret",
+          name,
+          "-n",
+          ns,
+          "-o",
+          "jsonpath={.data.token}",
+        ]);
+        const token = Buffer.from(data, "base64").toString();
+        assert.equal(claims(token).sub, `system:serviceaccount:${ns}:robot`);
+        const old = await runKubectl(
+          ["--kubeconfig", target.kubeconfig, "get", "secret", "robot-token", "-n", ns],
+        );
+        assert.equal(old.code, 1, "the old Secret is gone");
+        assert.match(old.stderr, /NotFound|not found/);
       },
     );
 
