@@ -9,9 +9,17 @@
  */
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { admin, create, eventually, freshNamespace, legacyToken } from "./_cluster.ts";
+import {
+  admin,
+  create,
+  eventually,
+  freshNamespace,
+  legacyToken,
+  robotToken,
+  tokenKubeconfig,
+} from "./_cluster.ts";
 import { startTarget, type Target } from "./_target.ts";
-import { DAY_MS } from "./_audit_seed.ts";
+import { DAY_MS, tokenSecret } from "./_audit_seed.ts";
 import { CLOCK_ENV } from "../../src/runtime.ts";
 
 interface Consumer {
@@ -223,6 +231,28 @@ Deno.test("audit names the Pods and workloads that use each legacy token, and re
       assert.match(row(lonely), /\s<none>\s+a Secret-based token/);
     });
 
+    await t.step("kubectl lists the workloads the audit names", async () => {
+      const out = await admin(target, ["get", "rs,deploy", "-n", ns]);
+      assert.match(out, /^replicaset\.apps\/web-\S+\s+1\s/m);
+      assert.match(out, /^deployment\.apps\/web\s+0\/1\s/m);
+    });
+
+    await t.step("the replacement's CA ConfigMap exists in the namespace", async () => {
+      if (target.kind === "local") {
+        target.note(
+          "the local server stores no ConfigMaps: kube-root-ca.crt is checked on the real one",
+        );
+        return;
+      }
+      // The root-CA publisher (on by default from 1.20) creates it in every namespace.
+      const cm = await eventually(async () =>
+        JSON.parse(
+          await admin(target, ["get", "configmap", "kube-root-ca.crt", "-n", ns, "-o", "json"]),
+        )
+      );
+      assert.match(cm.data["ca.crt"], /^-----BEGIN CERTIFICATE-----/);
+    });
+
     // Every Secret here is older than 90 days by this clock; none has recorded use.
     const later = {
       KUBECONFIG: target.kubeconfig,
@@ -264,6 +294,131 @@ Deno.test("audit names the Pods and workloads that use each legacy token, and re
         assert.match(r.stdout, new RegExp(`secret "${ns}/${name}" deleted\\n`));
       }
     });
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("when the Pods cannot be listed, consumers are unknown and no selector deletes the Secret", async (t) => {
+  const target = await startTarget();
+  try {
+    const ns = await freshNamespace(target, "consumers-rbac");
+    const { name } = await legacyToken(target, ns, "robot", "robot-legacy");
+    const rbac = {
+      apiVersion: "v1",
+      kind: "List",
+      items: [{
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "no-pods", namespace: ns },
+        rules: [{ apiGroups: [""], resources: ["secrets", "serviceaccounts"], verbs: ["list"] }],
+      }, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "no-pods", namespace: ns },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "no-pods" },
+        subjects: [{ kind: "ServiceAccount", name: "robot", namespace: ns }],
+      }],
+    };
+    await admin(target, ["create", "--validate=false", "-f", "-"], JSON.stringify(rbac));
+    const kubeconfig = await tokenKubeconfig(target, await robotToken(target, ns), ns);
+    const warning = new RegExp(
+      `^Warning: cannot list pods in namespace "${ns}": .*forbidden.*; ` +
+        `the consumers of the token Secrets are unknown$`,
+      "m",
+    );
+
+    await t.step(
+      "audit warns, and -o json has consumers: null and the list as incomplete",
+      async () => {
+        // The Role reaches the authorizer's cache a moment after it is created.
+        const r = await eventually(async () => {
+          const r = await runCli(["audit", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+          assert.equal(r.code, 0, r.stderr);
+          assert.ok(JSON.parse(r.stdout).items.some((i: Item) => i.name === name), r.stderr);
+          return r;
+        });
+        assert.match(r.stderr, warning);
+        assert.equal(r.stderr.match(/Warning:/g)?.length, 1, r.stderr);
+        const doc = JSON.parse(r.stdout);
+        const secret = (doc.items as Item[]).find((i) => i.name === name)!;
+        assert.equal(secret.consumers, null);
+        assert.ok(secret.findings.every((f) => f.type !== "in-use"));
+        assert.deepEqual(
+          doc.summary.incomplete.map((l: { resource: string }) => l.resource),
+          ["pods"],
+        );
+        const wide = await runCli(["audit", "-o", "wide", "--kind", "secret"], {
+          env: { KUBECONFIG: kubeconfig },
+        });
+        assert.match(
+          wide.stdout,
+          new RegExp(`\\s${name}\\s.*\\s<unknown>\\s+a Secret-based token`),
+        );
+      },
+    );
+
+    await t.step("revoke --unused-for --force skips it", async () => {
+      const later = new Date(Date.now() + 200 * DAY_MS).toISOString();
+      const r = await runCli(["revoke", "--unused-for", "90d", "--force", "--yes"], {
+        env: { KUBECONFIG: kubeconfig, [CLOCK_ENV]: later },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, warning);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^Skipping Secret "${ns}/${name}": its consumers are unknown \\(the Pods could not be ` +
+            `listed\\); revoke secret ${name} -n ${ns} deletes it by name$`,
+          "m",
+        ),
+      );
+      assert.match(r.stderr, /Nothing to revoke: no object matches the selectors/);
+      await admin(target, ["get", "secret", name, "-n", ns]);
+    });
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("revoke --orphaned -A keeps an orphaned Secret a Pod mounts, and deletes it with --force", async () => {
+  const target = await startTarget();
+  try {
+    const server = target.local;
+    if (!server) {
+      // The real token controller deletes a Secret whose service account is gone at once.
+      target.note("orphaned token Secrets do not last on a real server: checked on the local one");
+      return;
+    }
+    const ns = await freshNamespace(target, "consumers-orphan");
+    tokenSecret(server, ns, "ghost-mounted", { sa: "ghost" });
+    tokenSecret(server, ns, "ghost-unused", { sa: "ghost" });
+    await create(target, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "runner", namespace: ns },
+      spec: {
+        volumes: [{ name: "t", secret: { secretName: "ghost-mounted" } }],
+        containers: [{ name: "c", image: "busybox" }],
+      },
+    });
+    const env = { KUBECONFIG: target.kubeconfig };
+    const names = () => server.store.list("v1", "Secret", ns).map((s) => s.metadata.name).sort();
+    const r = await runCli(["revoke", "--orphaned", "-A", "--yes"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^Skipping Secret "${ns}/ghost-mounted": used by pod/runner \\(--force deletes it anyway\\)$`,
+        "m",
+      ),
+    );
+    assert.match(r.stdout, new RegExp(`secret "${ns}/ghost-unused" deleted\\n`));
+    assert.deepEqual(names().filter((n) => n?.startsWith("ghost")), ["ghost-mounted"]);
+    const forced = await runCli(["revoke", "--orphaned", "-A", "--force", "--yes"], { env });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, new RegExp(`secret "${ns}/ghost-mounted" deleted\\n`));
+    assert.deepEqual(names().filter((n) => n?.startsWith("ghost")), []);
   } finally {
     await target.close();
   }
