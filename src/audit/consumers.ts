@@ -171,24 +171,29 @@ export function projectedVolumeSnippet(
   secret: { namespace: string; name: string; serviceAccount: string },
   consumers: SecretConsumer[],
 ): string {
-  const volume = consumers.flatMap((c) => c.references).find((r) => r.via === "volume")?.volume ??
-    "kube-api-access";
+  const refs = consumers.flatMap((c) => c.references);
+  const mounted = refs.find((r) => r.via === "volume")?.volume;
+  const volume = mounted ?? "kube-api-access";
   const targets = [
     ...new Set(consumers.map((c) => {
       const w = c.workload ?? c.controller;
-      return w ? `${w.kind} "${w.name}"` : `Pod "${c.name}"`;
+      return w ? `the Pod template of ${w.kind} "${w.name}"` : `Pod "${c.name}"`;
     })),
   ];
-  const envs = consumers.flatMap((c) => c.references).filter((r) =>
-    r.via === "env" || r.via === "envFrom"
-  );
   const lines = [
-    `# Replaces Secret "${secret.namespace}/${secret.name}" in the Pod spec of ${
-      targets.join(", ")
-    }.`,
+    `# Replaces Secret "${secret.namespace}/${secret.name}" in ${targets.join(", ")}.`,
     "# The kubelet renews the token before it expires; read it from the file each time.",
   ];
-  if (envs.length) {
+  if (!mounted) {
+    lines.push(
+      `# Mount it in each container: volumeMounts: [{name: ${volume}, mountPath: ` +
+        "/var/run/secrets/tokens, readOnly: true}]",
+    );
+  }
+  if (refs.some((r) => r.via === "projected")) {
+    lines.push("# In a projected volume, this serviceAccountToken source replaces the secret one.");
+  }
+  if (refs.some((r) => r.via === "env" || r.via === "envFrom")) {
     lines.push(
       "# Environment variables cannot renew: read the token from <mountPath>/token instead.",
     );

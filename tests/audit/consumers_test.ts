@@ -244,7 +244,7 @@ Deno.test("withConsumers() adds the in-use finding with the projected token volu
   assert.equal(inUse!.replacement, projectedVolumeSnippet(item, users));
   assert.equal(
     inUse!.replacement,
-    `# Replaces Secret "ns/tok" in the Pod spec of Deployment "web".
+    `# Replaces Secret "ns/tok" in the Pod template of Deployment "web".
 # The kubelet renews the token before it expires; read it from the file each time.
 # Environment variables cannot renew: read the token from <mountPath>/token instead.
 spec:
@@ -270,6 +270,35 @@ spec:
               fieldPath: metadata.namespace
 `,
   );
+});
+
+Deno.test("projectedVolumeSnippet() says how to mount it and what it replaces", async (t) => {
+  const secret = { namespace: "ns", name: "tok", serviceAccount: "" };
+  const user = (references: SecretConsumer["references"]): SecretConsumer[] => [{
+    kind: "Pod",
+    namespace: "ns",
+    name: "solo",
+    references,
+  }];
+  await t.step("env only: a new volume, and where to mount it", () => {
+    const text = projectedVolumeSnippet(secret, user([{ via: "envFrom", container: "c" }]));
+    assert.match(text, /^# Replaces Secret "ns\/tok" in Pod "solo"\.\n/);
+    assert.match(text, /\n# Mount it in each container: volumeMounts: \[\{name: kube-api-access,/);
+    assert.match(text, /\n# Environment variables cannot renew/);
+    assert.ok(
+      text.includes("\n  serviceAccountName: default\n  volumes:\n  - name: kube-api-access\n"),
+    );
+  });
+  await t.step("a projected source: the source is replaced", () => {
+    const text = projectedVolumeSnippet(secret, user([{ via: "projected", volume: "bundle" }]));
+    assert.match(text, /\n# In a projected volume, this serviceAccountToken source replaces/);
+    assert.doesNotMatch(text, /Environment variables/);
+  });
+  await t.step("a secret volume keeps its name and mounts", () => {
+    const text = projectedVolumeSnippet(secret, user([{ via: "volume", volume: "creds" }]));
+    assert.doesNotMatch(text, /Mount it|projected volume,|Environment/);
+    assert.ok(text.includes("\n  - name: creds\n"));
+  });
 });
 
 Deno.test("withConsumers() without Pods: a used token points outside the cluster, an unused one stays as it was", async (t) => {
