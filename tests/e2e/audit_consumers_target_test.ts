@@ -231,6 +231,33 @@ Deno.test("audit names the Pods and workloads that use each legacy token, and re
       assert.match(row(lonely), /\s<none>\s+a Secret-based token/);
     });
 
+    await t.step(
+      "--chunk-size 1: the Pods are read in pages, with the same consumers",
+      async () => {
+        const server = target.local;
+        server?.requests.splice(0);
+        const r = await runCli(
+          ["audit", "-n", ns, "--kind", "secret", "-o", "json", "--chunk-size", "1"],
+          { env: { KUBECONFIG: target.kubeconfig } },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const paged = JSON.parse(r.stdout).items as Item[];
+        for (const name of Object.values(secrets)) {
+          assert.deepEqual(item(paged, name).consumers, item(items, name).consumers);
+        }
+        if (!server) {
+          target.note("the request log is the local server's: paging is checked there");
+          return;
+        }
+        const pages = server.requests.filter((q) => q.path === `/api/v1/namespaces/${ns}/pods`);
+        assert.equal(pages.length, 2, "two Pods, one a page");
+        assert.deepEqual(pages.map((q) => [q.query.limit, Boolean(q.query.continue)]), [
+          ["1", false],
+          ["1", true],
+        ]);
+      },
+    );
+
     await t.step("kubectl lists the workloads the audit names", async () => {
       const out = await admin(target, ["get", "rs,deploy", "-n", ns]);
       assert.match(out, /^replicaset\.apps\/web-\S+\s+1\s/m);
