@@ -8,6 +8,7 @@ import {
   readBootstrapSecret,
   type SecretLike,
 } from "../bootstrap/secret.ts";
+import type { SecretConsumer } from "./consumers.ts";
 import { compactDuration, humanDuration, rfc3339 } from "../output/duration.ts";
 
 /** How bad a finding is, from least to most. */
@@ -24,7 +25,8 @@ export type FindingType =
   | "invalidated"
   | "expired"
   | "no-expiry"
-  | "automount";
+  | "automount"
+  | "in-use";
 
 /** One finding on one object. */
 export interface Finding {
@@ -32,6 +34,8 @@ export interface Finding {
   severity: Severity;
   /** One line, safe to print: it never contains a token. */
   reason: string;
+  /** What to use instead (a YAML snippet or a command), for `-o json|yaml`. */
+  replacement?: string;
 }
 
 /** Label the API server sets on a legacy token Secret when its token is used (day resolution). */
@@ -63,6 +67,11 @@ export interface SecretTokenItem {
   idleMs?: number;
   /** Whether the server records use (false: "never used" means "not recorded"). */
   tracked: boolean;
+  /**
+   * The Pods that use it (secret volume, projected source, env, envFrom), or "unknown" when the
+   * Pods could not be listed; undefined when not looked for.
+   */
+  consumers?: SecretConsumer[] | "unknown";
   findings: Finding[];
 }
 

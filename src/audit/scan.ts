@@ -7,6 +7,7 @@
  */
 import type { ApiClient } from "../api/client.ts";
 import { ApiError } from "../api/errors.ts";
+import { listPods, type OwnedObject, readOwner } from "../api/pods.ts";
 import { BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE, type SecretLike } from "../bootstrap/secret.ts";
 import {
   auditBootstrapSecret,
@@ -16,6 +17,7 @@ import {
   auditServiceAccount,
   SERVICE_ACCOUNT_TOKEN_TYPE,
 } from "./findings.ts";
+import { ConsumerIndex, resolveWorkloads, withConsumers } from "./consumers.ts";
 
 /** What to walk. */
 export interface ScanOptions extends AuditRules {
@@ -42,7 +44,7 @@ export const AUDIT_KINDS: readonly AuditKind[] = ["secret", "bootstrap", "servic
 
 /** A list the server would not give (403 Forbidden), and what that means for the audit. */
 export interface RefusedList {
-  /** "serviceaccounts", "secrets" or "bootstrap tokens". */
+  /** "serviceaccounts", "pods", "secrets" or "bootstrap tokens". */
   resource: string;
   /** Undefined for a list over all namespaces. */
   namespace?: string;
@@ -177,6 +179,23 @@ export async function scan(
       );
     }
   }
+  // The Pods come before the Secrets, so that each page of Secrets is reported with its
+  // consumers; only the references are kept, not the Pods.
+  const consumers = new ConsumerIndex();
+  let consumersKnown = true;
+  const owners = new Map<string, Promise<OwnedObject | undefined>>();
+  if (reportSecrets) {
+    consumersKnown = await attempt(
+      "pods",
+      options.namespace,
+      "the consumers of the token Secrets are unknown",
+      () =>
+        listPods(client, options.namespace, {
+          chunkSize: options.chunkSize,
+          onPage: (pods) => consumers.add(pods),
+        }),
+    );
+  }
   if (reportSecrets) {
     await attempt("secrets", options.namespace, undefined, () =>
       pages<SecretLike>(
@@ -194,7 +213,15 @@ export async function scan(
               "";
             const uid = accounts.get(`${ns}/${saName}`);
             const sa = !accountsKnown ? "unknown" : uid === undefined ? undefined : { uid };
-            items.push(auditSecret(secret, sa, options));
+            const users = consumersKnown ? consumers.of(ns, secret.metadata?.name ?? "") : [];
+            await resolveWorkloads(
+              users,
+              (kind, namespace, name) => readOwner(client, kind, namespace, name),
+              owners,
+            );
+            items.push(
+              withConsumers(auditSecret(secret, sa, options), consumersKnown ? users : "unknown"),
+            );
           }
           counts.secrets += items.length;
           options.progress?.(counts);

@@ -51,6 +51,16 @@ Findings and their severity:
   expired (low)         a bootstrap token past its expiration
   no-expiry (high)      a bootstrap token that never expires
   automount (info)      a service account that mounts a token into its pods
+  in-use (info)         Pods still use the Secret token (replacement: -o yaml)
+
+Who uses each legacy token Secret: the Pods of its namespace that name it in a secret volume, a
+projected volume source, env (secretKeyRef) or envFrom, in any phase (imagePullSecrets do not
+count), with the workload that owns each (a ReplicaSet's Deployment, a Job's CronJob, else the
+Pod's controller). -o wide shows them in CONSUMERS; -o json|yaml list them under "consumers"
+(null when the Pods could not be listed) and give the in-use finding a "replacement": the
+projected service-account token volume to put in the Pod spec in place of the Secret. A used
+token that no Pod names is used from outside the cluster: its long-lived finding suggests
+kubectl token kubeconfig NS/SA --exec instead.
 
 On a terminal the table leaves out objects whose worst finding is only info, and says how many
 (--severity info shows them); piped output and -o json|yaml hide nothing unless --severity or
@@ -67,6 +77,9 @@ Examples:
 
   # Tokens unused for 30 days, as JSON
   kubectl token audit -A --unused-for 30d -o json
+
+  # Which Pods still use legacy tokens, and the projected volumes that replace them
+  kubectl token audit -A --kind secret -o yaml
 
   # Only high and critical Secret tokens of the CI team's objects
   kubectl token audit -A --kind secret --severity high -l team=ci`,

@@ -27,6 +27,10 @@ export function registerRevoke(program: CommandTree, run: Run): void {
       "--recreate-service-account",
       "Delete and recreate the token's service account (labels, annotations and image pull secrets kept): invalidates every token of that account",
     )
+    .option(
+      "--force",
+      "With selectors: also delete Secrets that Pods still use (never those whose Pods could not be listed)",
+    )
     .option("--dry-run", "Only list what would be deleted")
     .option("-y, --yes", "Do not ask for confirmation")
     .option("--chunk-size <n>", "Objects per list request with selectors (0: all at once)", "500")
@@ -40,6 +44,12 @@ the list first changes nothing: the controller reacts the same way). revoke says
 REASON column before asking, and names the new Secret afterwards; only deleting the service
 account ends its last legacy token there. (rotate secret --delete-old avoids the extra Secret
 by listing the new one in place of the old.)
+
+Secrets in use: a selector skips a legacy token Secret that a Pod still names (secret volume,
+projected source, env or envFrom; finished Pods count too), and says so; --force deletes it
+anyway. When the Pods cannot be listed, their Secrets are skipped even with --force: name one
+(revoke secret NAME) to delete it. kubectl token audit -o yaml shows who uses each Secret and
+the projected token volume that replaces it.
 
 Examples:
   # See which Secret tokens in the cluster were unused for 90 days or are orphaned

@@ -24,6 +24,7 @@ import {
   type ScanCounts,
 } from "../audit/scan.ts";
 import { StreamTable } from "../audit/_stream_table.ts";
+import { consumerLabel, type SecretConsumer } from "../audit/consumers.ts";
 import type { Output } from "../runtime.ts";
 
 /** Flags of `audit`. */
@@ -336,7 +337,14 @@ const HEADERS = [
   "SEVERITY",
   "FINDINGS",
 ];
-const WIDE_HEADERS = ["INVALID-SINCE", "USAGES", "EXTRA-GROUPS", "DESCRIPTION", "REASONS"];
+const WIDE_HEADERS = [
+  "INVALID-SINCE",
+  "USAGES",
+  "EXTRA-GROUPS",
+  "DESCRIPTION",
+  "CONSUMERS",
+  "REASONS",
+];
 const NONE = "<none>";
 const TABLE_BATCH_ROWS = 1000;
 
@@ -387,7 +395,15 @@ export function tableRow(item: AuditItem, now: Date, wide: boolean): string[] {
         item.lastUsed ? day(item.lastUsed) : item.tracked ? "<never>" : "<untracked>",
         "<forever>",
       ];
-      wideCells = [item.invalidSince ? day(item.invalidSince) : NONE, NONE, NONE, NONE];
+      wideCells = [
+        item.invalidSince ? day(item.invalidSince) : NONE,
+        NONE,
+        NONE,
+        NONE,
+        item.consumers === "unknown"
+          ? "<unknown>"
+          : item.consumers?.map(consumerLabel).join(",") || NONE,
+      ];
       break;
     case "BootstrapToken":
       row = [
@@ -410,11 +426,12 @@ export function tableRow(item: AuditItem, now: Date, wide: boolean): string[] {
         item.usages.join(",") || NONE,
         item.groups.join(",") || NONE,
         item.description ?? NONE,
+        NONE,
       ];
       break;
     case "ServiceAccount":
       row = [item.namespace, "ServiceAccount", item.name, item.name, age(item.created), NONE, NONE];
-      wideCells = [NONE, NONE, NONE, NONE];
+      wideCells = [NONE, NONE, NONE, NONE, NONE];
       break;
   }
   row.push(severity, types);
@@ -429,6 +446,7 @@ export function itemDocument(item: AuditItem, now: Date): Record<string, unknown
     type: f.type,
     severity: f.severity,
     reason: f.reason,
+    ...(f.replacement ? { replacement: f.replacement } : {}),
   }));
   switch (item.kind) {
     case "Secret":
@@ -442,6 +460,7 @@ export function itemDocument(item: AuditItem, now: Date): Record<string, unknown
         lastUsed: item.lastUsed ? day(item.lastUsed) : undefined,
         invalidSince: item.invalidSince ? day(item.invalidSince) : undefined,
         idleSeconds: item.idleMs === undefined ? undefined : Math.floor(item.idleMs / 1000),
+        consumers: item.consumers === undefined ? undefined : consumersDocument(item.consumers),
         findings,
       };
     case "BootstrapToken":
@@ -472,6 +491,20 @@ export function itemDocument(item: AuditItem, now: Date): Record<string, unknown
         findings,
       };
   }
+}
+
+/** The `consumers` of a Secret in `-o json|yaml`: null when they could not be listed. */
+function consumersDocument(consumers: SecretConsumer[] | "unknown") {
+  if (consumers === "unknown") return null;
+  return consumers.map((c) => ({
+    kind: c.kind,
+    namespace: c.namespace,
+    name: c.name,
+    phase: c.phase,
+    references: c.references,
+    controller: c.controller,
+    workload: c.workload ?? c.controller,
+  }));
 }
 
 const API_VERSION = "kubectl-token.dev/v1alpha1";

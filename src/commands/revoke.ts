@@ -15,6 +15,7 @@ import { parseChunkSize, refusedLine } from "./audit.ts";
 import { scan } from "../audit/scan.ts";
 import type { AuditItem } from "../audit/findings.ts";
 import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../audit/findings.ts";
+import { consumersPhrase } from "../audit/consumers.ts";
 import {
   awaitReplacement,
   type ControllerOutlook,
@@ -43,6 +44,8 @@ export interface RevokeOptions {
   recreateServiceAccount?: boolean;
   dryRun?: boolean;
   yes?: boolean;
+  /** With selectors: also delete Secrets that Pods still use. */
+  force?: boolean;
   chunkSize: string;
 }
 
@@ -58,6 +61,7 @@ export type RevokeRequest =
     orphaned: boolean;
     expired: boolean;
     invalidated: boolean;
+    force: boolean;
     chunkSize: number;
   };
 
@@ -107,6 +111,7 @@ export function validateRevoke(options: RevokeOptions): RevokeRequest {
       orphaned: Boolean(options.orphaned),
       expired: Boolean(options.expired),
       invalidated: Boolean(options.invalidated),
+      force: Boolean(options.force),
       chunkSize: parseChunkSize(options.chunkSize),
     };
   }
@@ -120,6 +125,9 @@ export function validateRevoke(options: RevokeOptions): RevokeRequest {
   }
   if (options.allNamespaces) {
     throw new UsageError("Flag --all-namespaces only works with the selectors");
+  }
+  if (options.force) {
+    throw new UsageError(`Flag --force only works with the selectors (${SELECTOR_FLAGS})`);
   }
   if (name === undefined || name.trim() === "") {
     throw new UsageError(
@@ -236,7 +244,10 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
       }, (items) => {
         for (const item of items) {
           const reason = selected(item, request);
-          if (reason) targets.push(targetOf(item, reason));
+          if (!reason) continue;
+          const kept = keptForConsumers(item, request.force);
+          if (kept) ctx.runtime.stderr.write(`${kept}\n`);
+          else targets.push(targetOf(item, reason));
         }
       });
       for (const [i, t] of targets.entries()) {
@@ -277,6 +288,23 @@ function selected(
   }
   if (item.kind === "BootstrapToken" && request.expired && item.expired) return pick("expired");
   return undefined;
+}
+
+/**
+ * Why a selected Secret is kept: Pods still use it (unless --force), or nobody knows whether they
+ * do because the Pods could not be listed (even with --force: a selector never deletes on an
+ * unknown; name the Secret to delete it).
+ */
+function keptForConsumers(item: AuditItem, force: boolean): string | undefined {
+  if (item.kind !== "Secret" || item.consumers === undefined) return undefined;
+  const secret = `Secret "${item.namespace}/${item.name}"`;
+  if (item.consumers === "unknown") {
+    return `Skipping ${secret}: its consumers are unknown (the Pods could not be listed); ` +
+      `revoke secret ${item.name} -n ${item.namespace} deletes it by name`;
+  }
+  if (item.consumers.length === 0 || force) return undefined;
+  return `Skipping ${secret}: used by ${consumersPhrase(item.consumers)} ` +
+    `(--force deletes it anyway)`;
 }
 
 function targetOf(item: AuditItem, reason: string): Target {

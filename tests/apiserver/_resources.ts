@@ -92,6 +92,23 @@ export const RESOURCES: ResourceInfo[] = [
     stored: false,
     subresourceGroupVersion: { group: "authentication.k8s.io", version: "v1" },
   },
+  // Stored only: no controller turns a Deployment into ReplicaSets or a ReplicaSet into Pods
+  // (tests create the Pods, with their ownerReferences, themselves).
+  ...[
+    ["deployments", "Deployment", ["deploy"]],
+    ["replicasets", "ReplicaSet", ["rs"]],
+  ].map(([resource, kind, shortNames]) => ({
+    group: "apps",
+    version: "v1",
+    resource: resource as string,
+    kind: kind as string,
+    singular: (kind as string).toLowerCase(),
+    namespaced: true,
+    verbs: CRUD,
+    shortNames: shortNames as string[],
+    categories: ["all"],
+    stored: true,
+  })),
   ...["v1", "v1beta1", "v1alpha1"].map((version) => ({
     group: "authentication.k8s.io",
     version,

@@ -137,6 +137,53 @@ const COLUMNS: Record<string, Column[]> = {
       cell: () => "v1.32.0",
     },
   ],
+  Deployment: [
+    NAME,
+    {
+      name: "Ready",
+      type: "string",
+      description: "Number of the pod with ready state",
+      cell: (o) => `${field(o, "status").readyReplicas ?? 0}/${field(o, "spec").replicas ?? 1}`,
+    },
+    {
+      name: "Up-to-date",
+      type: "string",
+      description:
+        "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
+      cell: (o) => field(o, "status").updatedReplicas ?? 0,
+    },
+    {
+      name: "Available",
+      type: "string",
+      description:
+        "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
+      cell: (o) => field(o, "status").availableReplicas ?? 0,
+    },
+    AGE,
+  ],
+  ReplicaSet: [
+    NAME,
+    {
+      name: "Desired",
+      type: "integer",
+      description: "Replicas is the number of desired replicas.",
+      cell: (o) => field(o, "spec").replicas ?? 1,
+    },
+    {
+      name: "Current",
+      type: "integer",
+      description: "Replicas is the most recently observed number of replicas.",
+      cell: (o) => field(o, "status").replicas ?? 0,
+    },
+    {
+      name: "Ready",
+      type: "integer",
+      description:
+        "readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition.",
+      cell: (o) => field(o, "status").readyReplicas ?? 0,
+    },
+    AGE,
+  ],
   RoleBinding: [
     NAME,
     {

@@ -114,6 +114,7 @@ function cases(dir: string): Case[] {
     { args: ["revoke", "token", "-"], stdin: "" },
     { args: ["revoke", "bootstrap", "NOT-AN-ID"] },
     { args: ["revoke", "--unused-for", "soon"] },
+    { args: ["revoke", "secret", "x", "--force"] },
     { args: ["revoke", "secret", "missing", "-n", "default", "--yes"], server: true },
     { args: ["bootstrap"] },
     { args: ["bootstrap", "nope"] },

@@ -174,6 +174,8 @@ Deno.test("audit -l sends the label selector on every list and keeps orphan dete
         // Every account, for the UIDs, then the selected ones for the items.
         "/api/v1/serviceaccounts -",
         "/api/v1/serviceaccounts tier=ci",
+        // Every Pod: any of them may use a selected Secret.
+        "/api/v1/pods -",
         "/api/v1/secrets tier=ci",
         "/api/v1/namespaces/kube-system/secrets tier=ci",
       ]);

@@ -1,6 +1,6 @@
 /**
  * `audit` as a user who may list some things and not others (a service account with a Role that
- * lists Secrets but not service accounts): every refused list is one warning, the rest is
+ * lists Secrets and Pods but not service accounts): every refused list is one warning, the rest is
  * audited, orphan detection is skipped rather than guessed, and only `--fail-on` or an audit that
  * could list nothing exits 1. Runs on the local server and on the real one.
  */
@@ -21,7 +21,7 @@ interface Doc {
   summary: { incomplete?: { resource: string; namespace: string | null; reason: string }[] };
 }
 
-Deno.test("audit with a Role that lists Secrets but not service accounts is a partial audit", async (t) => {
+Deno.test("audit with a Role that lists Secrets and Pods but not service accounts is a partial audit", async (t) => {
   const target = await startTarget();
   try {
     const ns = await freshNamespace(target, "audit-rbac");
@@ -33,7 +33,7 @@ Deno.test("audit with a Role that lists Secrets but not service accounts is a pa
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "Role",
         metadata: { name: "secret-lister", namespace: ns },
-        rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["list"] }],
+        rules: [{ apiGroups: [""], resources: ["secrets", "pods"], verbs: ["list"] }],
       }, {
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "RoleBinding",
@@ -106,13 +106,17 @@ Deno.test("audit with a Role that lists Secrets but not service accounts is a pa
       const r = await runCli(["audit", "-A"], { env });
       assert.equal(r.code, 1);
       const warnings = r.stderr.match(/^Warning: cannot list .*$/gm) ?? [];
-      assert.equal(warnings.length, 3, r.stderr);
+      assert.equal(warnings.length, 4, r.stderr);
       assert.match(r.stderr, /cannot list serviceaccounts in all namespaces: /);
+      assert.match(
+        r.stderr,
+        /cannot list pods in all namespaces: .*; the consumers of the token Secrets are unknown\n/,
+      );
       assert.match(r.stderr, /cannot list secrets in all namespaces: /);
       assert.match(r.stderr, /cannot list bootstrap tokens in namespace "kube-system": /);
       assert.match(
         r.stderr,
-        /\nerror: Cannot audit: the server refused every list \(serviceaccounts in all namespaces, secrets in all namespaces, bootstrap tokens in namespace "kube-system"\): .*forbidden/,
+        /\nerror: Cannot audit: the server refused every list \(serviceaccounts in all namespaces, pods in all namespaces, secrets in all namespaces, bootstrap tokens in namespace "kube-system"\): .*forbidden/,
       );
     });
 

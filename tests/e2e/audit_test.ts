@@ -109,7 +109,7 @@ Deno.test("kubectl token audit produces and explains every kind of finding", asy
       assert.equal(wide.code, 0, wide.stderr);
       assert.match(
         wide.stdout,
-        /BootstrapToken\s+bbbbbb\s+.*<forever>\s+high\s+no-expiry\s+<none>\s+signing,authentication\s+system:bootstrappers:kubeadm:default-node-token\s+token bbbbbb\s+never expires/,
+        /BootstrapToken\s+bbbbbb\s+.*<forever>\s+high\s+no-expiry\s+<none>\s+signing,authentication\s+system:bootstrappers:kubeadm:default-node-token\s+token bbbbbb\s+<none>\s+never expires/,
       );
 
       const yaml = await runCli(["audit", "-n", "team", "-o", "yaml"], { env });

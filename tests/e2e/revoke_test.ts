@@ -66,6 +66,7 @@ Deno.test("kubectl token revoke by selector deletes exactly the selected set", a
           [["revoke", "secret"], /A name is required after "secret"/],
           [["revoke", "--orphaned", "secret", "x"], /do not name one as well/],
           [["revoke", "bootstrap", "ABC"], /Invalid bootstrap token ID/],
+          [["revoke", "secret", "x", "--force"], /Flag --force only works with the selectors/],
         ] as [string[], RegExp][]
       ) {
         const r = await runCli(argv, { env });

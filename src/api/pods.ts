@@ -1,0 +1,115 @@
+/**
+ * Pods and the workloads that own them, as the audit reads them: typed functions over the REST
+ * paths (the shape issue #12 moves all API access to), so commands never build these paths.
+ */
+import type { ApiClient } from "./client.ts";
+import { ApiError } from "./errors.ts";
+
+/** An owner reference, as in `metadata.ownerReferences`. */
+export interface OwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  uid?: string;
+  controller?: boolean;
+}
+
+/** A container's fields that can name a Secret. */
+export interface ContainerLike {
+  name?: string;
+  env?: { name?: string; valueFrom?: { secretKeyRef?: { name?: string } } }[];
+  envFrom?: { secretRef?: { name?: string } }[];
+}
+
+/** The fields of a Pod the audit reads. */
+export interface PodLike {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    ownerReferences?: OwnerReference[];
+  };
+  spec?: {
+    serviceAccountName?: string;
+    volumes?: {
+      name?: string;
+      secret?: { secretName?: string };
+      projected?: { sources?: { secret?: { name?: string } }[] };
+    }[];
+    containers?: ContainerLike[];
+    initContainers?: ContainerLike[];
+    ephemeralContainers?: ContainerLike[];
+  };
+  status?: { phase?: string };
+}
+
+/** An object that may itself be owned (a ReplicaSet by a Deployment, a Job by a CronJob). */
+export interface OwnedObject {
+  metadata?: { name?: string; namespace?: string; ownerReferences?: OwnerReference[] };
+}
+
+/** How to page a list. */
+export interface PageOptions {
+  /** Items per request (`limit`); 0 for all at once. */
+  chunkSize: number;
+}
+
+interface ListPage<T> {
+  metadata?: { continue?: string };
+  items?: T[];
+}
+
+/**
+ * List the Pods of one namespace (or of all, when undefined) page by page (`limit`/`continue`),
+ * handing each page to `onPage` before asking for the next.
+ */
+export async function listPods(
+  client: ApiClient,
+  namespace: string | undefined,
+  options: PageOptions & { onPage: (pods: PodLike[]) => void | Promise<void> },
+): Promise<void> {
+  const path = namespace === undefined
+    ? "/api/v1/pods"
+    : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+  let token: string | undefined;
+  do {
+    const page = await client.get<ListPage<PodLike>>(path, {
+      query: { limit: options.chunkSize > 0 ? options.chunkSize : undefined, continue: token },
+    });
+    await options.onPage(page.items ?? []);
+    token = page.metadata?.continue || undefined;
+  } while (token);
+}
+
+/** Where the owners that can themselves be owned are served. */
+const OWNER_PATHS: Record<string, string> = {
+  ReplicaSet: "/apis/apps/v1/namespaces/{ns}/replicasets/{name}",
+  Job: "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
+};
+
+/** Whether {@link readOwner} can read objects of this kind. */
+export function readableOwnerKind(kind: string): boolean {
+  return kind in OWNER_PATHS;
+}
+
+/**
+ * Read a ReplicaSet or Job by name; undefined when it cannot be read (gone, forbidden, or the API
+ * group not served): the caller then reports the object itself as the workload.
+ */
+export async function readOwner(
+  client: ApiClient,
+  kind: string,
+  namespace: string,
+  name: string,
+): Promise<OwnedObject | undefined> {
+  const template = OWNER_PATHS[kind];
+  if (!template) return undefined;
+  const path = template.replace("{ns}", encodeURIComponent(namespace))
+    .replace("{name}", encodeURIComponent(name));
+  try {
+    return await client.get<OwnedObject>(path);
+  } catch (e) {
+    if (e instanceof ApiError && (e.code === 403 || e.code === 404)) return undefined;
+    throw e;
+  }
+}
