@@ -44,6 +44,8 @@ export interface RevokeOptions {
   dryRun?: boolean;
   yes?: boolean;
   chunkSize: string;
+  /** revoke issued: a file holding the token, checked with TokenReview after revoking. */
+  tokenFile?: string;
 }
 
 /** What to revoke, after validation. */
@@ -176,6 +178,13 @@ async function withOutlook(client: ApiClient, target: Target, serviceAccount: st
 
 /** Revoke; returns the exit code. */
 export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Promise<number> {
+  if (options.kind === "issued") {
+    const { runRevokeIssued } = await import("./_revoke_issued.ts");
+    return await runRevokeIssued(ctx, options);
+  }
+  if (options.tokenFile !== undefined) {
+    throw new UsageError("Flag --token-file only works with revoke issued ID");
+  }
   const request = validateRevoke(options);
   const config = await ctx.config();
   switch (request.mode) {
@@ -379,7 +388,7 @@ function deleteTarget(client: ApiClient, t: Target) {
 }
 
 /** Ask on a terminal; refuse without one. */
-async function confirm(ctx: CommandContext, question: string): Promise<void> {
+export async function confirm(ctx: CommandContext, question: string): Promise<void> {
   const stdin = ctx.runtime.stdin;
   if (!stdin.isTerminal() || !stdin.readLine) {
     throw new CliError(

@@ -1,0 +1,146 @@
+/**
+ * `kubectl token revoke issued ID`: end one revocable token by deleting its registry Secret
+ * (with a UID precondition), then prove it dead with TokenReview when the caller holds the
+ * token, or say how long the server's login cache may still accept it.
+ */
+import { ApiError } from "../api/errors.ts";
+import { deleteSecret, getSecret, type Secret } from "../api/secrets.ts";
+import type { CommandContext } from "../cli/context.ts";
+import { CliError, UsageError } from "../errors.ts";
+import { entryOf, fingerprint, ISSUED_TOKEN_TYPE } from "../registry/issued.ts";
+import { confirm } from "./revoke.ts";
+
+/** The flags of `revoke` that `revoke issued` reads. */
+export interface RevokeIssuedOptions {
+  name?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  allNamespaces?: boolean;
+  /** A file holding the token (or "-" for standard input): checked with TokenReview after. */
+  tokenFile?: string;
+}
+
+/** How long a real API server caches a successful token login (measured on 1.20). */
+export const AUTH_CACHE_SECONDS = 10;
+
+/** Poll TokenReview this long at most for the token to be refused. */
+const PROOF_TIMEOUT_MS = (AUTH_CACHE_SECONDS + 20) * 1000;
+
+/** Revoke one issued token; returns the exit code. */
+export async function runRevokeIssued(
+  ctx: CommandContext,
+  options: RevokeIssuedOptions,
+): Promise<number> {
+  const id = options.name?.trim();
+  if (!id) throw new UsageError('An ID is required after "issued" (see kubectl token issued)');
+  if (options.allNamespaces) {
+    throw new UsageError("Flag --all-namespaces does not work with an ID: give -n NAMESPACE");
+  }
+  const config = await ctx.config();
+  const client = await ctx.client();
+  const ns = config.namespace;
+  const what = `Cannot revoke issued token "${ns}/${id}"`;
+  const token = options.tokenFile === undefined
+    ? undefined
+    : await readToken(ctx, options.tokenFile);
+  let secret: Secret;
+  try {
+    secret = await getSecret(client, ns, id);
+  } catch (e) {
+    if (e instanceof ApiError) {
+      e.message = e.code === 404
+        ? `${what}: it is not in the registry (no Secret "${id}" in namespace "${ns}"; see ` +
+          `kubectl token issued -n ${ns})`
+        : `${what}: ${e.message}`;
+    }
+    throw e;
+  }
+  const entry = entryOf(secret, ctx.runtime.now());
+  if (!entry) {
+    throw new CliError(
+      `${what}: Secret "${ns}/${id}" is of type "${secret.type ?? ""}", not ${ISSUED_TOKEN_TYPE}`,
+    );
+  }
+  if (token !== undefined && entry.fingerprint && await fingerprint(token) !== entry.fingerprint) {
+    throw new CliError(
+      `${what}: the token given with --token-file is not this one (fingerprint ` +
+        `"${await fingerprint(token)}", the registry has "${entry.fingerprint}")`,
+    );
+  }
+  const out = ctx.runtime.stdout;
+  const description = `issued token "${ns}/${id}" of service account "${entry.serviceAccount}"` +
+    (entry.fingerprint ? ` (fingerprint ${entry.fingerprint})` : "");
+  if (options.dryRun) {
+    out.write(`${description} would be revoked (dry run)\n`);
+    return 0;
+  }
+  if (!options.yes) await confirm(ctx, `Revoke ${description}?`);
+  try {
+    await deleteSecret(client, ns, id, { uid: entry.uid });
+  } catch (e) {
+    if (e instanceof ApiError) e.message = `${what}: ${e.message}`;
+    throw e;
+  }
+  out.write(`${description} revoked\n`);
+  if (token === undefined) {
+    out.write(
+      `The API server may still accept it for up to ~${AUTH_CACHE_SECONDS}s (its token ` +
+        `authentication cache); pass --token-file to check with TokenReview.\n`,
+    );
+    return 0;
+  }
+  const started = ctx.runtime.now().getTime();
+  for (;;) {
+    const authenticated = await reviewToken(ctx, token);
+    const waited = ctx.runtime.now().getTime() - started;
+    if (!authenticated) {
+      out.write(
+        `TokenReview: the token is refused (checked ${Math.round(waited / 1000)}s after ` +
+          `revoking)\n`,
+      );
+      return 0;
+    }
+    if (waited > PROOF_TIMEOUT_MS) {
+      throw new CliError(
+        `${what}: TokenReview still accepts the token ${Math.round(waited / 1000)}s after its ` +
+          `registry Secret was deleted`,
+      );
+    }
+    await ctx.runtime.sleep(1000);
+  }
+}
+
+/** Whether TokenReview accepts `token` (errors name TokenReview, never the token). */
+async function reviewToken(ctx: CommandContext, token: string): Promise<boolean> {
+  const client = await ctx.client();
+  try {
+    const r = await client.post<{ status?: { authenticated?: boolean } }>(
+      "/apis/authentication.k8s.io/v1/tokenreviews",
+      { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
+    );
+    return r.body.status?.authenticated === true;
+  } catch (e) {
+    if (e instanceof ApiError) {
+      e.message = `Cannot check the revoked token with TokenReview: ${e.message}`;
+    }
+    throw e;
+  }
+}
+
+async function readToken(ctx: CommandContext, file: string): Promise<string> {
+  let text: string;
+  if (file === "-") {
+    text = new TextDecoder().decode(await ctx.runtime.stdin.readAll());
+  } else {
+    const { fileError } = await import("../fs/file_error.ts");
+    try {
+      text = await ctx.runtime.readTextFile(file);
+    } catch (e) {
+      throw fileError(`read token file "${file}"`, e);
+    }
+  }
+  const token = text.trim();
+  if (!token) throw new CliError(`Cannot read token from "${file}": it is empty`);
+  ctx.secret(token);
+  return token;
+}
