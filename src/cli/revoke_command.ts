@@ -34,6 +34,10 @@ export function registerRevoke(program: CommandTree, run: Run): void {
       "--token-file <file>",
       "With issued ID: the token itself (- reads standard input), checked with TokenReview until the server refuses it",
     )
+    .option(
+      "-l, --selector <selector>",
+      "With issued: revoke every issued token whose registry Secret matches this label selector",
+    )
     .option("--dry-run", "Only list what would be deleted")
     .option("-y, --yes", "Do not ask for confirmation")
     .option("--chunk-size <n>", "Objects per list request with selectors (0: all at once)", "500")
@@ -63,6 +67,9 @@ Examples:
   kubectl token revoke issued build-bot-issued-x7k2p -n ci --yes
   kubectl token revoke issued build-bot-issued-x7k2p -n ci --yes --token-file - < token.jwt
 
+  # End every issued token of the service account "build-bot"
+  kubectl token revoke issued -n ci -l kubectl-token.io/service-account=build-bot --yes
+
   # How can this bound token be revoked? Then delete the Pod it is bound to
   kubectl token revoke token - < token.jwt
   kubectl token revoke token - --delete-bound-object < token.jwt`,
@@ -90,6 +97,7 @@ Examples:
       "--unused-for": Complete.none,
       "--chunk-size": Complete.none,
       "--token-file": Complete.files,
+      "--selector": Complete.none,
     },
   });
 }

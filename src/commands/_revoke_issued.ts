@@ -16,6 +16,9 @@ export interface RevokeIssuedOptions {
   dryRun?: boolean;
   yes?: boolean;
   allNamespaces?: boolean;
+  /** Revoke every issued token whose registry Secret matches this label selector. */
+  selector?: string;
+  chunkSize?: string;
   /** A file holding the token (or "-" for standard input): checked with TokenReview after. */
   tokenFile?: string;
 }
@@ -32,7 +35,15 @@ export async function runRevokeIssued(
   options: RevokeIssuedOptions,
 ): Promise<number> {
   const id = options.name?.trim();
-  if (!id) throw new UsageError('An ID is required after "issued" (see kubectl token issued)');
+  if (options.selector !== undefined) {
+    if (id) throw new UsageError("Give an ID or --selector, not both");
+    return await revokeSelected(ctx, options);
+  }
+  if (!id) {
+    throw new UsageError(
+      'An ID or --selector is required after "issued" (see kubectl token issued)',
+    );
+  }
   if (options.allNamespaces) {
     throw new UsageError("Flag --all-namespaces does not work with an ID: give -n NAMESPACE");
   }
@@ -108,6 +119,64 @@ export async function runRevokeIssued(
     }
     await ctx.runtime.sleep(1000);
   }
+}
+
+/** Revoke every entry the label selector matches (in the namespace, or all with -A). */
+async function revokeSelected(ctx: CommandContext, options: RevokeIssuedOptions): Promise<number> {
+  if (!options.selector?.trim()) {
+    throw new UsageError('Invalid value "" for flag --selector: expected a label selector');
+  }
+  if (options.tokenFile !== undefined) {
+    throw new UsageError("Flag --token-file checks one token: give its ID, not --selector");
+  }
+  const { findIssued, validateIssued } = await import("./issued.ts");
+  const { chunkSize } = validateIssued({ chunkSize: options.chunkSize });
+  const entries = await findIssued(ctx, {
+    allNamespaces: Boolean(options.allNamespaces),
+    labelSelector: options.selector,
+    chunkSize,
+  });
+  const live = entries.filter((e) => e.state !== "revoked");
+  const out = ctx.runtime.stdout;
+  if (live.length === 0) {
+    ctx.runtime.stderr.write(`No issued tokens match the selector "${options.selector}".\n`);
+    return 0;
+  }
+  const { renderTable } = await import("../output/printers.ts");
+  const table = renderTable(
+    ["namespace", "id", "service account", "state", "fingerprint"],
+    live.map((e) => [e.namespace, e.id, e.serviceAccount, e.state, e.fingerprint ?? "<none>"]),
+  );
+  if (options.dryRun) {
+    out.write(table);
+    out.write(`${live.length} issued token(s) would be revoked (dry run)\n`);
+    return 0;
+  }
+  if (!options.yes) {
+    ctx.runtime.stderr.write(table);
+    await confirm(ctx, `Revoke these ${live.length} issued token(s)?`);
+  }
+  const client = await ctx.client();
+  let failed = 0;
+  for (const e of live) {
+    try {
+      await deleteSecret(client, e.namespace, e.id, { uid: e.uid });
+      out.write(
+        `issued token "${e.namespace}/${e.id}" of service account "${e.serviceAccount}" revoked\n`,
+      );
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      failed++;
+      ctx.runtime.stderr.write(
+        `error: Cannot revoke issued token "${e.namespace}/${e.id}": ${err.message}\n`,
+      );
+    }
+  }
+  out.write(
+    `The API server may still accept them for up to ~${AUTH_CACHE_SECONDS}s (its token ` +
+      `authentication cache).\n`,
+  );
+  return failed > 0 ? 1 : 0;
 }
 
 /** Whether TokenReview accepts `token` (errors name TokenReview, never the token). */

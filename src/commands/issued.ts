@@ -80,11 +80,13 @@ export function validateIssued(options: IssuedOptions): IssuedRequest {
 /** Find the registry entries a request selects, sorted by namespace and issue time. */
 export async function findIssued(
   ctx: CommandContext,
-  request: Pick<IssuedRequest, "allNamespaces" | "serviceAccount" | "requester" | "chunkSize">,
+  request:
+    & Pick<IssuedRequest, "allNamespaces" | "serviceAccount" | "requester" | "chunkSize">
+    & { labelSelector?: string },
 ): Promise<IssuedEntry[]> {
   const config = await ctx.config();
   const client = await ctx.client();
-  const labels: string[] = [];
+  const labels: string[] = request.labelSelector ? [request.labelSelector] : [];
   if (request.serviceAccount) labels.push(`${LABELS.serviceAccount}=${request.serviceAccount}`);
   if (request.requester) {
     labels.push(`${LABELS.requester}=${await requesterLabel(request.requester)}`);

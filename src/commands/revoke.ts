@@ -46,6 +46,8 @@ export interface RevokeOptions {
   chunkSize: string;
   /** revoke issued: a file holding the token, checked with TokenReview after revoking. */
   tokenFile?: string;
+  /** revoke issued: a label selector on the registry Secrets. */
+  selector?: string;
 }
 
 /** What to revoke, after validation. */
@@ -184,6 +186,9 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
   }
   if (options.tokenFile !== undefined) {
     throw new UsageError("Flag --token-file only works with revoke issued ID");
+  }
+  if (options.selector !== undefined) {
+    throw new UsageError("Flag --selector only works with revoke issued");
   }
   const request = validateRevoke(options);
   const config = await ctx.config();

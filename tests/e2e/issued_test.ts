@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { runCli, runKubectl } from "./_cli.ts";
 import {
   admin,
@@ -216,6 +217,139 @@ Deno.test("kubectl token create --revocable issues a listed token that revoke is
       assert.equal(left.code, 0, left.stderr);
       assert.equal(left.stdout, "");
     });
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("kubectl token issued filters, revoke issued --selector, kubeconfig --revocable, --prune", async (t) => {
+  const target = await startTarget();
+  try {
+    const env = { KUBECONFIG: target.kubeconfig };
+    const ns = await freshNamespace(target, "issued");
+    await create(target, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "helper", namespace: ns },
+    });
+    const dir = await Deno.makeTempDir({ prefix: "kubectl-token-issued-" });
+    const works = async (kubeconfig: string) =>
+      (await runCli(["whoami"], { env: { KUBECONFIG: kubeconfig } })).code === 0;
+    const { authCacheSeconds } = target.capabilities;
+    const idOf = (stderr: string) => {
+      const m = /^issued token "([^"]+)" in namespace "/m.exec(stderr);
+      assert.ok(m, stderr);
+      return m[1];
+    };
+    const ids = async (...args: string[]) => {
+      const r = await runCli(["issued", "-n", ns, "-o", "json", ...args], { env });
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).items.map((i: { id: string }) => i.id).sort();
+    };
+
+    const robotFile = join(dir, "robot.kubeconfig");
+    const kc = await runCli([
+      "kubeconfig",
+      `${ns}/robot`,
+      "--duration",
+      "1h",
+      "--revocable",
+      "--purpose",
+      "contractor",
+      "--output-file",
+      robotFile,
+    ], { env });
+    assert.equal(kc.code, 0, kc.stderr);
+    const robotId = idOf(kc.stderr);
+    const helper = await runCli(
+      ["create", "helper", "-n", ns, "--revocable", "--duration", "1h", "-o", "json"],
+      { env },
+    );
+    assert.equal(helper.code, 0, helper.stderr);
+    const helperId = idOf(helper.stderr);
+    const tr = JSON.parse(helper.stdout);
+    const helperFile = await tokenKubeconfig(target, tr.status.token);
+
+    await t.step(
+      "kubeconfig --revocable writes a working kubeconfig whose token is listed",
+      async () => {
+        assert.ok(await works(robotFile));
+        assert.equal(tr.metadata.annotations["kubectl-token.io/issued-id"], helperId);
+        assert.deepEqual(await ids(), [robotId, helperId].sort());
+        const wide = await runCli(["issued", "-n", ns, "-o", "wide"], { env });
+        assert.equal(wide.code, 0, wide.stderr);
+        assert.match(wide.stdout, /\s+STATE\s+ISSUED\s+FINGERPRINT\s+JTI\n/);
+        assert.match(wide.stdout, new RegExp(`${robotId}\\s+robot\\s+\\S+\\s+contractor\\s`));
+      },
+    );
+
+    await t.step("issued filters by service account and requester", async () => {
+      assert.deepEqual(await ids("--service-account", "helper"), [helperId]);
+      const who = JSON.parse((await runCli(["whoami", "-o", "json"], { env })).stdout);
+      assert.deepEqual(
+        await ids("--requester", who.userInfo.username),
+        [robotId, helperId].sort(),
+      );
+      const none = await runCli(["issued", "-n", ns, "--requester", "someone:else"], { env });
+      assert.equal(none.code, 0, none.stderr);
+      assert.equal(none.stdout, "");
+      assert.equal(none.stderr, `No issued tokens found in ${ns} namespace.\n`);
+      assert.deepEqual(await ids("--expired"), []);
+    });
+
+    await t.step("revoke issued --selector ends the selected tokens only", async () => {
+      const selector = "kubectl-token.io/service-account=helper";
+      const dry = await runCli(["revoke", "issued", "-n", ns, "-l", selector, "--dry-run"], {
+        env,
+      });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(
+        dry.stdout,
+        new RegExp(`${ns}\\s+${helperId}\\s+helper\\s+active\\s+[0-9a-f]{12}\\n`),
+      );
+      assert.match(dry.stdout, /1 issued token\(s\) would be revoked \(dry run\)\n$/);
+      const r = await runCli(["revoke", "issued", "-n", ns, "-l", selector, "--yes"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(`^issued token "${ns}/${helperId}" of service account "helper" revoked\\n`),
+      );
+      await eventually(async () => assert.equal(await works(helperFile), false), {
+        timeoutMs: (authCacheSeconds + 20) * 1000,
+        intervalMs: 1000,
+      });
+      assert.ok(await works(robotFile));
+      assert.deepEqual(await ids(), [robotId]);
+    });
+
+    await t.step(
+      "past its expiry a token is listed as expired, and --prune deletes its entry",
+      async () => {
+        // Two hours on (the token lives one), as this process's clock would read it then.
+        const later = {
+          ...env,
+          KUBECTL_TOKEN_NOW: new Date(Date.now() + 2 * 3600_000).toISOString(),
+        };
+        const table = await runCli(["issued", "-n", ns, "--expired"], { env: later });
+        assert.equal(table.code, 0, table.stderr);
+        assert.match(
+          table.stdout,
+          new RegExp(`^${robotId}\\s+robot\\s.*\\s+\\S+ ago\\s+expired\\n`, "m"),
+        );
+        assert.deepEqual(await ids("--expired"), []);
+        const pruned = await runCli(["issued", "-n", ns, "--prune"], { env: later });
+        assert.equal(pruned.code, 0, pruned.stderr);
+        assert.match(
+          pruned.stdout,
+          new RegExp(`^issued token "${ns}/${robotId}" pruned \\(expired \\S+ ago\\)\\n$`),
+        );
+        assert.deepEqual(await ids(), []);
+        const again = await runCli(["issued", "-n", ns, "--prune"], { env: later });
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.stderr, "No expired issued tokens to prune.\n");
+      },
+    );
+    await Deno.remove(dir, { recursive: true });
   } finally {
     await target.close();
   }
