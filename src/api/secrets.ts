@@ -59,8 +59,13 @@ function secretsPath(namespace?: string, name?: string): string {
 }
 
 /** GET one Secret. */
-export function getSecret(client: ApiClient, namespace: string, name: string): Promise<Secret> {
-  return client.get<Secret>(secretsPath(namespace, name));
+export function getSecret(
+  client: ApiClient,
+  namespace: string,
+  name: string,
+  options: { timeoutMs?: number } = {},
+): Promise<Secret> {
+  return client.get<Secret>(secretsPath(namespace, name), options);
 }
 
 /** POST a Secret (metadata.generateName works); returns what the server stored. */

@@ -203,3 +203,31 @@ function date(text: string | undefined): Date | undefined {
   const d = new Date(text);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
+
+/** What the registry says about a token bound to Secret `ref` (for `decode`). */
+export interface RegistryStatus {
+  id: string;
+  namespace: string;
+  state: IssuedState;
+}
+
+/**
+ * The registry status of a token bound to the Secret `ref`, given that Secret as the server has
+ * it (undefined: not found). Undefined when the Secret is no registry entry; a missing entry,
+ * or one recreated under the same name, means the token was revoked.
+ */
+export function registryStatus(
+  ref: { namespace: string; name: string; uid?: string },
+  secret: Secret | undefined,
+  now: Date,
+): RegistryStatus | undefined {
+  const status = (state: IssuedState) => ({ id: ref.name, namespace: ref.namespace, state });
+  if (!secret) return ENTRY_NAME.test(ref.name) ? status("revoked") : undefined;
+  const entry = entryOf(secret, now);
+  if (!entry) return undefined;
+  if (ref.uid && entry.uid && ref.uid !== entry.uid) return status("revoked");
+  return status(entry.state);
+}
+
+/** A name {@link entryNamePrefix} and the server's five random characters make. */
+const ENTRY_NAME = /-issued-[bcdfghjklmnpqrstvwxz2456789]{5}$/;

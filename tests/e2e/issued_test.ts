@@ -87,6 +87,33 @@ Deno.test("kubectl token create --revocable issues a listed token that revoke is
       }
     });
 
+    const decoded = async (token: string) => {
+      const r = await runCli(["decode", "-"], { env, stdin: token });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+
+    await t.step("decode shows the registry ID and state of a revocable token", async () => {
+      assert.match(
+        await decoded(first.token),
+        new RegExp(`\nRegistry ID:\\s+${first.id} \\(active\\)\n`),
+      );
+      const json = await runCli(["decode", "-", "-o", "json"], { env, stdin: first.token });
+      assert.equal(json.code, 0, json.stderr);
+      assert.deepEqual(JSON.parse(json.stdout).registry, {
+        id: first.id,
+        namespace: ns,
+        state: "active",
+      });
+      // Without a cluster, decode still decodes (and says nothing about the registry).
+      const offline = await runCli(["decode", "-"], {
+        env: { KUBECONFIG: "/nonexistent/kubeconfig" },
+        stdin: first.token,
+      });
+      assert.equal(offline.code, 0, offline.stderr);
+      assert.doesNotMatch(offline.stdout, /Registry/);
+    });
+
     await t.step("issued lists both tokens with their purpose and state", async () => {
       const r = await runCli(["issued", "-n", ns], { env });
       assert.equal(r.code, 0, r.stderr);
@@ -142,6 +169,10 @@ Deno.test("kubectl token create --revocable issues a listed token that revoke is
           intervalMs: 1000,
         });
         assert.ok(await works(second.token));
+        assert.match(
+          await decoded(first.token),
+          new RegExp(`\nRegistry ID:\\s+${first.id} \\(revoked\\)\n`),
+        );
         const list = await runCli(["issued", "-n", ns, "-o", "json"], { env });
         assert.deepEqual(JSON.parse(list.stdout).items.map((i: { id: string }) => i.id), [
           second.id,
@@ -201,6 +232,58 @@ Deno.test("kubectl token create --revocable issues a listed token that revoke is
           `^error: Cannot create revocable token for service account "${ns}/robot": you may not ` +
             `create Secrets in namespace "${ns}" \\(the registry entry needs the "create" right on "secrets"\\): `,
         ),
+      );
+      const left = await runKubectl([
+        "--kubeconfig",
+        target.kubeconfig,
+        "get",
+        "secrets",
+        "-n",
+        ns,
+        "--field-selector",
+        `type=${TYPE}`,
+        "-o",
+        "name",
+      ]);
+      assert.equal(left.code, 0, left.stderr);
+      assert.equal(left.stdout, "");
+    });
+
+    await t.step("a refused TokenRequest leaves no registry entry behind", async () => {
+      await create(target, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "writer", namespace: ns },
+      });
+      await create(target, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "secret-writer", namespace: ns },
+        rules: [
+          { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get"] },
+          { apiGroups: [""], resources: ["secrets"], verbs: ["create", "delete"] },
+        ],
+      });
+      await create(target, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "secret-writer", namespace: ns },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "secret-writer" },
+        subjects: [{ kind: "ServiceAccount", name: "writer", namespace: ns }],
+      });
+      const made = await runCli(["create", "writer", "-n", ns, "--duration", "1h"], { env });
+      assert.equal(made.code, 0, made.stderr);
+      const writer = await tokenKubeconfig(target, made.stdout, ns);
+      const r = await eventually(async () => {
+        const r = await runCli(["create", "robot", "--revocable"], { env: { KUBECONFIG: writer } });
+        assert.match(r.stderr, /Cannot request token for service account/);
+        return r;
+      });
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: Cannot request token for service account "${ns}/robot": `),
       );
       const left = await runKubectl([
         "--kubeconfig",
