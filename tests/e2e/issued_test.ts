@@ -437,3 +437,63 @@ Deno.test("kubectl token issued filters, revoke issued --selector, kubeconfig --
     await target.close();
   }
 });
+
+Deno.test("kubectl token rotate keeps a revocable token revocable and revokes the old one", async () => {
+  const target = await startTarget();
+  const dir = await Deno.makeTempDir({ prefix: "kubectl-token-issued-rotate-" });
+  try {
+    const env = { KUBECONFIG: target.kubeconfig };
+    const ns = await freshNamespace(target, "issued");
+    const file = join(dir, "robot.kubeconfig");
+    const kc = await runCli([
+      "kubeconfig",
+      `${ns}/robot`,
+      "--duration",
+      "1h",
+      "--revocable",
+      "--purpose",
+      "ci runner",
+      "--output-file",
+      file,
+    ], { env });
+    assert.equal(kc.code, 0, kc.stderr);
+    const oldId = /^issued token "([^"]+)"/.exec(kc.stderr)![1];
+    const oldToken = JSON.parse(
+      (await runKubectl(["--kubeconfig", file, "config", "view", "--raw", "-o", "json"])).stdout,
+    ).users[0].user.token;
+    const r = await runCli([
+      "rotate",
+      "--kubeconfig",
+      file,
+      "--requester-kubeconfig",
+      target.kubeconfig,
+      "--grace",
+      "1s",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Rotated the token of /);
+    const m = new RegExp(
+      `The new token is issued token "${ns}/(robot-issued-[a-z0-9]{5})" \\(revocable, as the old one\\)\\n` +
+        `Revoking issued token "${ns}/${oldId}" \\(the old token\\) in 1s \\(--grace\\)\\.\\.\\.\\n` +
+        `issued token "${ns}/${oldId}" \\(the old token\\) revoked\\n$`,
+    ).exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const newId = m[1];
+    assert.notEqual(newId, oldId);
+    const list = await runCli(["issued", "-n", ns, "-o", "json"], { env });
+    assert.equal(list.code, 0, list.stderr);
+    const items = JSON.parse(list.stdout).items;
+    assert.deepEqual(items.map((i: { id: string }) => i.id), [newId]);
+    assert.equal(items[0].purpose, "ci runner");
+    assert.ok((await runCli(["whoami"], { env: { KUBECONFIG: file } })).code === 0);
+    const oldFile = await tokenKubeconfig(target, oldToken);
+    await eventually(
+      async () =>
+        assert.notEqual((await runCli(["whoami"], { env: { KUBECONFIG: oldFile } })).code, 0),
+      { timeoutMs: (target.capabilities.authCacheSeconds + 20) * 1000, intervalMs: 1000 },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await target.close();
+  }
+});
