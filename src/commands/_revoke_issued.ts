@@ -21,6 +21,13 @@ export interface RevokeIssuedOptions {
   chunkSize?: string;
   /** A file holding the token (or "-" for standard input): checked with TokenReview after. */
   tokenFile?: string;
+  /** Flags of the other forms of revoke, refused here. */
+  unusedFor?: string;
+  orphaned?: boolean;
+  expired?: boolean;
+  invalidated?: boolean;
+  deleteBoundObject?: boolean;
+  recreateServiceAccount?: boolean;
 }
 
 /** How long a real API server caches a successful token login (measured on 1.20). */
@@ -35,6 +42,19 @@ export async function runRevokeIssued(
   options: RevokeIssuedOptions,
 ): Promise<number> {
   const id = options.name?.trim();
+  const other = ([
+    ["--unused-for", options.unusedFor !== undefined],
+    ["--orphaned", options.orphaned],
+    ["--expired", options.expired],
+    ["--invalidated", options.invalidated],
+    ["--delete-bound-object", options.deleteBoundObject],
+    ["--recreate-service-account", options.recreateServiceAccount],
+  ] as const).find(([, set]) => set);
+  if (other) {
+    throw new UsageError(
+      `Flag ${other[0]} does not work with revoke issued: give an ID or -l/--selector`,
+    );
+  }
   if (options.selector !== undefined) {
     if (id) throw new UsageError("Give an ID or --selector, not both");
     return await revokeSelected(ctx, options);

@@ -121,6 +121,8 @@ function cases(dir: string): Case[] {
     { args: ["revoke", "--unused-for", "soon"] },
     { args: ["revoke", "secret", "missing", "-n", "default", "--yes"], server: true },
     { args: ["revoke", "issued"] },
+    { args: ["revoke", "issued", "x", "--orphaned"] },
+    { args: ["revoke", "issued", "-l", "a=b", "--delete-bound-object"] },
     { args: ["revoke", "issued", "x", "-l", "a=b"] },
     { args: ["revoke", "issued", "-l", ""] },
     { args: ["revoke", "secret", "x", "-l", "a=b"] },
