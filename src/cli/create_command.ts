@@ -28,6 +28,11 @@ export function registerCreate(program: CommandTree, run: Run): void {
     )
     .option("--bound-object-name <name>", "Name of the object to bind the token to")
     .option("--bound-object-uid <uid>", "UID of the object to bind the token to")
+    .option(
+      "--revocable",
+      'Record the token in the registry (a Secret it is bound to, holding no token): list it with "kubectl token issued", end it alone with "kubectl token revoke issued ID"',
+    )
+    .option("--purpose <text>", "With --revocable: why the token is issued, recorded with it")
     .option("-o, --output <format>", "Output format: token, json, yaml, exec-credential", "token")
     .addHelpText(
       "after",
@@ -41,6 +46,9 @@ Examples:
 
   # Request a token bound to a Secret: deleting the Secret revokes the token
   kubectl token create myapp --bound-object-kind Secret --bound-object-name myapp-token-anchor
+
+  # Request a revocable token: its registry ID is printed on stderr
+  kubectl token create myapp --revocable --purpose "nightly backup job" --duration 2h
 
   # Print an ExecCredential document, as an exec credential plugin would
   kubectl token create myapp -o exec-credential`,
@@ -67,6 +75,7 @@ Examples:
         Secret: Complete.lookup("secret-uid", "--bound-object-name"),
         Node: Complete.lookup("node-uid", "--bound-object-name"),
       }),
+      "--purpose": Complete.none,
       "--output": Complete.fromHelp,
     },
   });

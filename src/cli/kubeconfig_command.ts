@@ -18,6 +18,11 @@ export function registerKubeconfig(program: CommandTree, run: Run): void {
     .option("--output-file <path>", "Write to this file (mode 0600) instead of stdout")
     .option("--merge <path>", "Add the cluster, user and context to this kubeconfig")
     .option("--name <name>", 'Name of the user and context (default "NAMESPACE-NAME")')
+    .option(
+      "--revocable",
+      'Record the token in the registry (see "kubectl token issued"), so that "kubectl token revoke issued ID" ends it alone',
+    )
+    .option("--purpose <text>", "With --revocable: why the token is issued, recorded with it")
     .option("--backup", "With --merge or --output-file: keep the previous file as <file>.bak")
     .addHelpText(
       "after",
@@ -28,6 +33,9 @@ Examples:
 
   # A kubeconfig whose token renews itself through this plugin
   kubectl token kubeconfig ci/deployer --exec --output-file deployer.kubeconfig
+
+  # A kubeconfig with a revocable token, for a contractor (its ID is printed on stderr)
+  kubectl token kubeconfig ci/deployer --duration 8h --revocable --purpose "contractor access"
 
   # Add the service account as a context to your own kubeconfig
   kubectl token kubeconfig ci/deployer --exec --merge ~/.kube/config`,
@@ -46,6 +54,7 @@ Examples:
       "--output-file": Complete.files,
       "--merge": Complete.files,
       "--name": Complete.none,
+      "--purpose": Complete.none,
     },
   });
 }

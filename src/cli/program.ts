@@ -22,6 +22,7 @@ import { registerAudit } from "./audit_command.ts";
 import { registerRevoke } from "./revoke_command.ts";
 import { registerBootstrap } from "./bootstrap_command.ts";
 import { registerScope } from "./scope_command.ts";
+import { registerIssued } from "./issued_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -152,6 +153,7 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerRevoke(program, run);
   registerBootstrap(program, run);
   registerScope(program, run);
+  registerIssued(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");

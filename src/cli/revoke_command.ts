@@ -6,10 +6,13 @@ import { Complete, completes } from "./completion_rules.ts";
 export function registerRevoke(program: CommandTree, run: Run): void {
   const cmd = program.command("revoke")
     .usage(
-      "(secret NAME | bootstrap ID | token TOKEN|- | --unused-for D | --orphaned | --expired) [flags]",
+      "(secret NAME | bootstrap ID | token TOKEN|- | issued ID | --unused-for D | --orphaned | --expired) [flags]",
     )
-    .argument("[KIND]", "secret, bootstrap or token")
-    .argument("[NAME]", "Secret name, bootstrap token ID, or the token (- reads standard input)")
+    .argument("[KIND]", "secret, bootstrap, token or issued")
+    .argument(
+      "[NAME]",
+      "Secret name, bootstrap token ID, the token (- reads standard input), or the ID of an issued token",
+    )
     .summary("Delete token Secrets and bootstrap tokens; end bound tokens")
     .description(
       "Revoke a legacy token Secret or a bootstrap token by name, or many at once with the audit's selectors. A bound token has no revoke API: given one, say how it ends, and with --delete-bound-object or --recreate-service-account end it. Without --yes it asks on a terminal and refuses otherwise.",
@@ -30,6 +33,14 @@ export function registerRevoke(program: CommandTree, run: Run): void {
     .option(
       "--force",
       "With selectors: also delete Secrets that Pods still use (never those whose Pods could not be listed)",
+    )
+    .option(
+      "--token-file <file>",
+      "With issued ID: the token itself (- reads standard input), checked with TokenReview until the server refuses it",
+    )
+    .option(
+      "-l, --selector <selector>",
+      "With issued: revoke every issued token whose registry Secret matches this label selector",
     )
     .option("--dry-run", "Only list what would be deleted")
     .option("-y, --yes", "Do not ask for confirmation")
@@ -62,6 +73,13 @@ Examples:
   kubectl token revoke secret build-bot-token -n ci
   kubectl token revoke bootstrap abcdef
 
+  # End one revocable token (see kubectl token issued), and prove it is refused
+  kubectl token revoke issued build-bot-issued-x7k2p -n ci --yes
+  kubectl token revoke issued build-bot-issued-x7k2p -n ci --yes --token-file - < token.jwt
+
+  # End every issued token of the service account "build-bot"
+  kubectl token revoke issued -n ci -l kubectl-token.io/service-account=build-bot --yes
+
   # How can this bound token be revoked? Then delete the Pod it is bound to
   kubectl token revoke token - < token.jwt
   kubectl token revoke token - --delete-bound-object < token.jwt`,
@@ -76,13 +94,20 @@ Examples:
         "secret\tA legacy service-account token Secret",
         "bootstrap\tA bootstrap token, by ID",
         "token\tA bound token (- reads standard input)",
+        "issued\tA revocable token, by its registry ID",
       ),
       NAME: Complete.byArg("KIND", {
         secret: Complete.lookup("token-secrets"),
         bootstrap: Complete.lookup("bootstrap-token-ids"),
         token: Complete.none,
+        issued: Complete.lookup("secrets"),
       }),
     },
-    flags: { "--unused-for": Complete.none, "--chunk-size": Complete.none },
+    flags: {
+      "--unused-for": Complete.none,
+      "--chunk-size": Complete.none,
+      "--token-file": Complete.files,
+      "--selector": Complete.none,
+    },
   });
 }

@@ -43,7 +43,10 @@ export function registerRotate(program: CommandTree, run: Run): void {
     .option("--backup", "Keep the previous file as <file>.bak (mode 0600)")
     .option("--dry-run", "Print what would change; change nothing (never prints a token)")
     .option("--delete-old", "Delete the old Secret or bootstrap token once the new one works")
-    .option("--grace <duration>", "With --delete-old: wait this long before deleting, e.g. 10m")
+    .option(
+      "--grace <duration>",
+      "With --delete-old, or rotating a revocable token: wait this long before deleting the old Secret (which ends the old token), e.g. 10m",
+    )
     .option(
       "--timeout <duration>",
       "How long to wait for the token controller to fill a new Secret (default 1m)",

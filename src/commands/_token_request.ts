@@ -45,6 +45,8 @@ export interface IssuedToken {
   token: string;
   expiresAt?: Date;
   warnings: string[];
+  /** The TokenRequest the server answered with. */
+  response: Record<string, unknown>;
 }
 
 /** POST a TokenRequest for `sa`; errors name the service account. */
@@ -76,5 +78,6 @@ export async function requestToken(
     token,
     expiresAt: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt : undefined,
     warnings: response.warnings,
+    response: response.body as Record<string, unknown>,
   };
 }

@@ -19,6 +19,8 @@ export interface CreateOptions {
   boundObjectKind?: string;
   boundObjectName?: string;
   boundObjectUid?: string;
+  revocable?: boolean;
+  purpose?: string;
   output: string;
 }
 
@@ -28,6 +30,8 @@ export interface CreateRequest {
   expirationSeconds?: number;
   audiences: string[];
   boundObject?: { kind: "Pod" | "Secret" | "Node"; name: string; uid?: string };
+  /** Bind the token to a new registry entry (a Secret) that records it. */
+  revocable?: { purpose?: string };
   output: "token" | "json" | "yaml" | "exec-credential";
 }
 
@@ -63,6 +67,15 @@ export function validateCreate(options: CreateOptions): CreateRequest {
     }
     boundObject = { kind, name: options.boundObjectName, uid: options.boundObjectUid || undefined };
   }
+  if (options.purpose !== undefined && !options.revocable) {
+    throw new UsageError("Flag --purpose can only be set with --revocable");
+  }
+  if (options.revocable && options.boundObjectKind) {
+    throw new UsageError(
+      "Flags --revocable and --bound-object-kind cannot be used together: a revocable token is " +
+        "bound to its own registry Secret",
+    );
+  }
   const sa = options.serviceAccount;
   if (sa !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
     throw new UsageError(
@@ -74,6 +87,7 @@ export function validateCreate(options: CreateOptions): CreateRequest {
     expirationSeconds,
     audiences: options.audience,
     boundObject,
+    ...(options.revocable ? { revocable: { purpose: options.purpose || undefined } } : {}),
     output,
   };
 }
@@ -114,31 +128,14 @@ export async function runCreate(ctx: CommandContext, options: CreateOptions): Pr
     name = own.name;
     if (!config.namespaceFromFlag) namespace = own.namespace;
   }
-  const client = await ctx.client();
-  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/` +
-    `${encodeURIComponent(name)}/token`;
   const requestedAt = ctx.runtime.now();
-  let response;
-  try {
-    response = await client.post<TokenRequestResponse>(path, tokenRequestBody(request));
-  } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = `Cannot request token for service account "${namespace}/${name}": ${e.message}`;
-    }
-    throw e;
-  }
-  for (const w of response.warnings) ctx.warn(w);
-  const tr = response.body;
-  const token = tr.status?.token;
-  if (!token) {
-    throw new ApiError(
-      `Cannot request token for service account "${namespace}/${name}": the server returned no token`,
-      { code: response.status },
-    );
-  }
+  const { tr, token, warnings } = request.revocable
+    ? await issueRevocableFor(ctx, { namespace, name }, request)
+    : await postTokenRequest(ctx, { namespace, name }, request);
+  for (const w of warnings) ctx.warn(w);
   ctx.secret(token);
   const expiry = tr.status?.expirationTimestamp;
-  if (request.expirationSeconds && expiry && response.warnings.length === 0) {
+  if (request.expirationSeconds && expiry && warnings.length === 0) {
     const granted = (Date.parse(expiry) - requestedAt.getTime()) / 1000;
     // Allow for clock skew between us and the server before calling it shortened.
     if (granted < request.expirationSeconds - 120) {
@@ -164,6 +161,59 @@ export async function runCreate(ctx: CommandContext, options: CreateOptions): Pr
       break;
   }
   return 0;
+}
+
+/** POST the TokenRequest and return its answer. */
+async function postTokenRequest(
+  ctx: CommandContext,
+  sa: { namespace: string; name: string },
+  request: CreateRequest,
+): Promise<{ tr: TokenRequestResponse; token: string; warnings: string[] }> {
+  const client = await ctx.client();
+  const path = `/api/v1/namespaces/${encodeURIComponent(sa.namespace)}/serviceaccounts/` +
+    `${encodeURIComponent(sa.name)}/token`;
+  const what = `Cannot request token for service account "${sa.namespace}/${sa.name}"`;
+  let response;
+  try {
+    response = await client.post<TokenRequestResponse>(path, tokenRequestBody(request));
+  } catch (e) {
+    if (e instanceof ApiError) e.message = `${what}: ${e.message}`;
+    throw e;
+  }
+  const token = response.body.status?.token;
+  if (!token) {
+    throw new ApiError(`${what}: the server returned no token`, { code: response.status });
+  }
+  return { tr: response.body, token, warnings: response.warnings };
+}
+
+/** Issue a revocable token; say its registry ID on stderr and in the printed object. */
+async function issueRevocableFor(
+  ctx: CommandContext,
+  sa: { namespace: string; name: string },
+  request: CreateRequest,
+): Promise<{ tr: TokenRequestResponse; token: string; warnings: string[] }> {
+  const [{ issueRevocable }, { ANNOTATIONS }] = await Promise.all([
+    import("./_issue_revocable.ts"),
+    import("../registry/issued.ts"),
+  ]);
+  const issued = await issueRevocable(ctx, sa, {
+    audiences: request.audiences,
+    expirationSeconds: request.expirationSeconds,
+    purpose: request.revocable?.purpose,
+  });
+  const { namespace, name } = issued.entry;
+  ctx.runtime.stderr.write(
+    `issued token "${name}" in namespace "${namespace}" (revoke it with: ` +
+      `kubectl token revoke issued ${name} -n ${namespace})\n`,
+  );
+  const body = issued.response as TokenRequestResponse;
+  const metadata = (body.metadata ?? {}) as { annotations?: Record<string, string> };
+  const tr = {
+    ...body,
+    metadata: { ...metadata, annotations: { ...metadata.annotations, [ANNOTATIONS.id]: name } },
+  };
+  return { tr, token: issued.token, warnings: issued.warnings };
 }
 
 /** An ExecCredential document, as client-go expects from an exec credential plugin. */

@@ -42,11 +42,13 @@ export async function runDecode(ctx: CommandContext, options: DecodeOptions): Pr
   if (options.verify) {
     verification = await verify(ctx, token, report, { jwks: options.jwks, leewayMs });
   }
+  const registry = await registryLookup(ctx, report);
   const out = ctx.runtime.stdout;
   if (format === "text") {
-    out.write(renderTokenReport(report, now, { verification }));
+    out.write(renderTokenReport(report, now, { verification, registry }));
   } else {
     const doc = tokenReportDocument(report, verification);
+    if (registry) doc.registry = registry;
     out.write(format === "json" ? toJson(doc) : toYaml(doc));
   }
   // The report is data on stdout; the verdict of a failed check is the error, on stderr.
@@ -54,6 +56,35 @@ export async function runDecode(ctx: CommandContext, options: DecodeOptions): Pr
     throw new CliError(`Token is not valid: ${verification.reason ?? "verification failed"}`);
   }
   return 0;
+}
+
+/**
+ * For a token bound to a Secret: its registry entry and state, when the cluster can be asked
+ * (within a few seconds); decoding never fails for want of a cluster.
+ */
+async function registryLookup(ctx: CommandContext, report: TokenReport) {
+  const bound = report.kubernetes?.boundObject;
+  const namespace = report.kubernetes?.namespace;
+  if (bound?.kind !== "Secret" || !bound.name || !namespace) return undefined;
+  const [{ getSecret }, { registryStatus }, { ApiError }] = await Promise.all([
+    import("../api/secrets.ts"),
+    import("../registry/issued.ts"),
+    import("../api/errors.ts"),
+  ]);
+  const ref = { namespace, name: bound.name, uid: bound.uid };
+  try {
+    const client = await ctx.client();
+    let secret;
+    try {
+      secret = await getSecret(client, namespace, bound.name, { timeoutMs: 3000 });
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== 404) throw e;
+    }
+    return registryStatus(ref, secret, ctx.runtime.now());
+  } catch (e) {
+    ctx.log(1, `registry not consulted: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
 }
 
 async function readToken(ctx: CommandContext, arg: string | undefined): Promise<string> {

@@ -26,6 +26,8 @@ export interface KubeconfigOptions {
   merge?: string;
   name?: string;
   backup?: boolean;
+  revocable?: boolean;
+  purpose?: string;
 }
 
 /** A validated request. */
@@ -40,6 +42,8 @@ export interface KubeconfigRequest {
   };
   name?: string;
   backup: boolean;
+  /** Bind the token to a registry entry (see `kubectl token issued`). */
+  revocable?: { purpose?: string };
 }
 
 /** The command kubectl runs for `--exec` users; the plugin launcher's name on PATH. */
@@ -67,6 +71,14 @@ export function validateKubeconfig(options: KubeconfigOptions): KubeconfigReques
       `Invalid value "${options.name}" for flag --name: must not be empty or hold spaces`,
     );
   }
+  if (options.purpose !== undefined && !options.revocable) {
+    throw new UsageError("Flag --purpose can only be set with --revocable");
+  }
+  if (options.revocable && options.exec) {
+    throw new UsageError(
+      "Flags --revocable and --exec cannot be used together: an exec user stores no token to revoke",
+    );
+  }
   return {
     serviceAccount: sa,
     expirationSeconds,
@@ -79,6 +91,7 @@ export function validateKubeconfig(options: KubeconfigOptions): KubeconfigReques
       : { kind: "stdout" },
     name: options.name,
     backup: options.backup ?? false,
+    ...(options.revocable ? { revocable: { purpose: options.purpose || undefined } } : {}),
   };
 }
 
@@ -116,10 +129,12 @@ export async function runKubeconfig(
     }
     user = { exec: execEntry(ctx, config, sa, request) };
   } else {
-    const issued = await requestToken(client, sa, {
-      audiences: request.audiences,
-      expirationSeconds: request.expirationSeconds,
-    });
+    const issued = request.revocable
+      ? await issueRevocableToken(ctx, sa, request)
+      : await requestToken(client, sa, {
+        audiences: request.audiences,
+        expirationSeconds: request.expirationSeconds,
+      });
     for (const w of issued.warnings) ctx.warn(w);
     user = { token: issued.token };
     if (issued.expiresAt) note = ` (its token expires ${issued.expiresAt.toISOString()})`;
@@ -190,6 +205,26 @@ function clusterEntry(config: RestConfig): Record<string, unknown> {
   cluster.server = config.server;
   if (config.tlsServerName) cluster["tls-server-name"] = config.tlsServerName;
   return cluster;
+}
+
+/** A token bound to a new registry entry; its ID goes to stderr. */
+async function issueRevocableToken(
+  ctx: CommandContext,
+  sa: ServiceAccountRef,
+  request: KubeconfigRequest,
+) {
+  const { issueRevocable } = await import("./_issue_revocable.ts");
+  const issued = await issueRevocable(ctx, sa, {
+    audiences: request.audiences,
+    expirationSeconds: request.expirationSeconds,
+    purpose: request.revocable?.purpose,
+  });
+  const { namespace, name } = issued.entry;
+  ctx.runtime.stderr.write(
+    `issued token "${name}" in namespace "${namespace}" (revoke it with: ` +
+      `kubectl token revoke issued ${name} -n ${namespace})\n`,
+  );
+  return issued;
 }
 
 /** The exec entry: exec-credential with the credentials this command used. */

@@ -47,6 +47,10 @@ export interface RevokeOptions {
   /** With selectors: also delete Secrets that Pods still use. */
   force?: boolean;
   chunkSize: string;
+  /** revoke issued: a file holding the token, checked with TokenReview after revoking. */
+  tokenFile?: string;
+  /** revoke issued: a label selector on the registry Secrets. */
+  selector?: string;
 }
 
 /** What to revoke, after validation. */
@@ -184,6 +188,16 @@ async function withOutlook(client: ApiClient, target: Target, serviceAccount: st
 
 /** Revoke; returns the exit code. */
 export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Promise<number> {
+  if (options.kind === "issued") {
+    const { runRevokeIssued } = await import("./_revoke_issued.ts");
+    return await runRevokeIssued(ctx, options);
+  }
+  if (options.tokenFile !== undefined) {
+    throw new UsageError("Flag --token-file only works with revoke issued ID");
+  }
+  if (options.selector !== undefined) {
+    throw new UsageError("Flag --selector only works with revoke issued");
+  }
   const request = validateRevoke(options);
   const config = await ctx.config();
   switch (request.mode) {
@@ -407,7 +421,7 @@ function deleteTarget(client: ApiClient, t: Target) {
 }
 
 /** Ask on a terminal; refuse without one. */
-async function confirm(ctx: CommandContext, question: string): Promise<void> {
+export async function confirm(ctx: CommandContext, question: string): Promise<void> {
   const stdin = ctx.runtime.stdin;
   if (!stdin.isTerminal() || !stdin.readLine) {
     throw new CliError(

@@ -31,7 +31,20 @@ import {
   generateBootstrapToken,
   isBootstrapTokenId,
 } from "../bootstrap/token.ts";
-import { parseServiceAccountFlag, requestToken, type ServiceAccountRef } from "./_token_request.ts";
+import {
+  type IssuedToken,
+  parseServiceAccountFlag,
+  requestToken,
+  type ServiceAccountRef,
+} from "./_token_request.ts";
+import {
+  discardSuccessor,
+  issueSuccessor,
+  registryEntryOf,
+  retireEntry,
+} from "./_rotate_revocable.ts";
+import type { RevocableToken } from "./_issue_revocable.ts";
+import type { IssuedEntry } from "../registry/issued.ts";
 import { retireSecret } from "./_legacy_secret.ts";
 
 /** Flags and arguments of `rotate`, as the command line gives them. */
@@ -76,6 +89,8 @@ export type RotateRequest =
     dryRun: boolean;
     backup: boolean;
     requester?: RequesterFlags;
+    /** For a revocable token: how long the old registry entry outlives the new token. */
+    graceMs: number;
   }
   | {
     kind: "all";
@@ -154,7 +169,13 @@ export function validateRotate(options: RotateOptions): RotateRequest {
   };
   if (options.target === undefined) {
     onlyFor("--delete-old", options.deleteOld, `"rotate secret" and "rotate bootstrap"`);
-    onlyFor("--grace", options.grace, `"rotate secret" and "rotate bootstrap"`);
+    if (options.all) {
+      onlyFor(
+        "--grace",
+        options.grace,
+        `"rotate secret", "rotate bootstrap" and the kubeconfig user (plain "rotate")`,
+      );
+    }
     onlyFor("--timeout", options.timeout, `"rotate secret"`);
     const expirationSeconds = parseExpirationFlag(options.duration, { allowZero: false });
     const requester = requesterFlags(options);
@@ -180,6 +201,8 @@ export function validateRotate(options: RotateOptions): RotateRequest {
       dryRun,
       backup,
       requester,
+      // A revocable token's old registry entry is deleted this long after the new token is in.
+      graceMs: options.grace === undefined ? 0 : parseDurationFlag("--grace", options.grace),
     };
   }
   for (const [flag, value] of REQUESTER_AND_ALL_FLAGS) {
@@ -350,13 +373,29 @@ async function rotateUser(
     // An expired token cannot ask for its successor; another identity can.
     if (report?.expired && !requester) throw expiredError(plan, now);
     const issued = await issueToken(plan, requester);
-    await writeToken(plan, issued.token, request.backup);
+    try {
+      await writeToken(plan, issued.token, request.backup);
+    } catch (e) {
+      if (issued.revocable) await discardSuccessor((requester ?? plan).ctx, issued.revocable);
+      throw e;
+    }
     const expiry = issued.expiresAt
       ? `; it expires ${rfc3339(issued.expiresAt)} (${relativeTime(issued.expiresAt, now)})`
       : "";
     out.write(
       `Rotated the token of ${plan.where}: service account "${sa.namespace}/${sa.name}"${expiry}\n`,
     );
+    if (issued.revocable && issued.previous) {
+      ctx.runtime.stderr.write(
+        `The new token is issued token "${issued.revocable.entry.namespace}/` +
+          `${issued.revocable.entry.name}" (revocable, as the old one)\n`,
+      );
+      await retireEntry((requester ?? plan).ctx, issued.previous, request.graceMs);
+    } else if (request.graceMs > 0) {
+      ctx.warn(
+        "--grace had no effect: the token is not revocable (the old token works until it expires)",
+      );
+    }
     return 0;
   } finally {
     await requester?.ctx.close();
@@ -474,16 +513,27 @@ function expiredError(plan: UserPlan, now: Date): CliError {
 /** Ask for the new token (as the requester, else as the user itself) and check it. */
 async function issueToken(plan: UserPlan, requester: Requester | undefined) {
   const { ctx, sa } = plan;
-  const client = await (requester?.ctx ?? ctx).client();
-  let issued;
+  const asker = requester?.ctx ?? ctx;
+  const client = await asker.client();
+  // A revocable token's successor gets its own registry entry (TODO(#13): rotate --all).
+  const previous = await registryEntryOf(asker, sa, plan.boundObject);
+  let issued: IssuedToken & { revocable?: RevocableToken; previous?: IssuedEntry };
   try {
-    issued = await requestToken(client, sa, {
-      audiences: plan.audiences,
-      expirationSeconds: plan.seconds,
-      boundObject: plan.boundObject,
-    });
+    if (previous) {
+      const revocable = await issueSuccessor(asker, sa, previous, {
+        audiences: plan.audiences,
+        expirationSeconds: plan.seconds,
+      });
+      issued = { ...revocable, revocable, previous };
+    } else {
+      issued = await requestToken(client, sa, {
+        audiences: plan.audiences,
+        expirationSeconds: plan.seconds,
+        boundObject: plan.boundObject,
+      });
+    }
   } catch (e) {
-    if (e instanceof ApiError && e.code === 403) {
+    if (e instanceof ApiError && e.code === 403 && e.message.startsWith("Cannot request token")) {
       e.message += requester
         ? `; ${requester.label} needs permission to create "serviceaccounts/token" for ` +
           `"${sa.namespace}/${sa.name}"`
@@ -495,7 +545,12 @@ async function issueToken(plan: UserPlan, requester: Requester | undefined) {
     throw e;
   }
   for (const w of issued.warnings) ctx.warn(w);
-  await verifyToken(ctx, issued.token, sa);
+  try {
+    await verifyToken(ctx, issued.token, sa);
+  } catch (e) {
+    if (issued.revocable) await discardSuccessor(asker, issued.revocable);
+    throw e;
+  }
   return issued;
 }
 

@@ -15,6 +15,8 @@ import {
 export interface RenderOptions {
   /** The outcome of verifyToken(), shown as "Signature" and "Expiry" lines when given. */
   verification?: VerifyResult;
+  /** The token's registry entry (`create --revocable`), when the cluster could be asked. */
+  registry?: { id: string; state: string };
 }
 
 // Claims the report already shows on their own lines.
@@ -78,6 +80,9 @@ export function renderTokenReport(
       add("Bound to", `${k8s.boundObject.kind} ${refText(k8s.boundObject) ?? "<unknown>"}`);
     }
     if (k8s.node && k8s.boundObject?.kind !== "Node") add("Node", refText(k8s.node));
+  }
+  if (options.registry) {
+    add("Registry ID", `${options.registry.id} (${options.registry.state})`);
   }
   if (it.user?.username !== undefined) {
     add("Username", it.user.username);

@@ -75,7 +75,7 @@ Deno.test("complete() follows the rules of the real program", async (t) => {
     "pod-uid": { web: ["0b5e-uid"] },
   });
   const cases: [string[], string[], number][] = [
-    [["revoke", ""], ["secret", "bootstrap", "token"], 4],
+    [["revoke", ""], ["secret", "bootstrap", "token", "issued"], 4],
     [["rotate", ""], ["secret", "bootstrap"], 4],
     [["revoke", "token", ""], [], 4],
     // A variadic argument does not offer what it was given already.

@@ -133,7 +133,7 @@ Deno.test("kubectl token completion bash completes kubectl-token run directly", 
       ["kubectl-token completion ", ["bash", "zsh", "fish", "powershell", "install"]],
       [`kubectl-token create -n ${ns} `, ["robot"]],
       ["kubectl-token create --bound-object-kind S", ["Secret"]],
-      ["kubectl-token revoke ", ["secret", "bootstrap", "token"]],
+      ["kubectl-token revoke ", ["secret", "bootstrap", "token", "issued"]],
       [`kubectl-token kubeconfig ${ns}/r`, [`${ns}/robot`]],
     ];
     for (const [line, expected] of cases) {

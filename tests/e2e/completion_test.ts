@@ -221,7 +221,7 @@ Deno.test("kubectl token <TAB> completes every argument that names a cluster obj
     }
     await t.step("revoke and rotate offer what they act on", async () => {
       assert.deepEqual(await tab(["revoke", ""]), {
-        values: ["secret", "bootstrap", "token"],
+        values: ["secret", "bootstrap", "token", "issued"],
         directive: 4,
       });
       assert.deepEqual(await tab(["rotate", ""]), {

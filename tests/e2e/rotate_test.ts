@@ -298,10 +298,20 @@ Deno.test("rotate explains what to do for users it cannot rotate", async (t) => 
       assert.equal(r.code, 1);
       assert.match(r.stderr, /client certificate; renew the certificate instead/);
     });
-    await t.step("--grace without a Secret or bootstrap token is a usage error", async () => {
-      const r = await runCli(["rotate", "--grace", "1m", "--kubeconfig", target.kubeconfig]);
+    await t.step("--grace with --all is a usage error", async () => {
+      const r = await runCli([
+        "rotate",
+        "--all",
+        "--grace",
+        "1m",
+        "--kubeconfig",
+        target.kubeconfig,
+      ]);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, /Flag --grace can only be used with "rotate secret"/);
+      assert.match(
+        r.stderr,
+        /Flag --grace can only be used with "rotate secret", "rotate bootstrap" and the kubeconfig user/,
+      );
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
