@@ -95,6 +95,8 @@ export interface SeenRequest {
   method: string;
   /** The path without the query. */
   path: string;
+  /** The query parameters (the last value of each). */
+  query: Record<string, string>;
   /** The authenticated user name, when authentication succeeded. */
   user?: string;
 }
@@ -123,9 +125,11 @@ function auditLogRequests(text: string, marker: string): SeenRequest[] {
       responseStatus?: { code?: number };
     };
     if (event.stage !== "ResponseComplete" && event.stage !== "Panic") continue;
+    const [path, query = ""] = (event.requestURI ?? "").split("?", 2);
     seen.push({
       method: METHOD_OF_VERB[event.verb ?? ""] ?? (event.verb ?? "").toUpperCase(),
-      path: (event.requestURI ?? "").split("?")[0],
+      path,
+      query: Object.fromEntries(new URLSearchParams(query)),
       user: event.responseStatus?.code === 401 ? undefined : event.user?.username,
     });
   }
@@ -280,7 +284,12 @@ export async function startTarget(options: ApiServerOptions = {}): Promise<Targe
       note: noteFor("local", capabilities),
       requests: () =>
         Promise.resolve(
-          local.requests.map((q) => ({ method: q.method, path: q.path, user: q.user })),
+          local.requests.map((q) => ({
+            method: q.method,
+            path: q.path,
+            query: q.query,
+            user: q.user,
+          })),
         ),
       close: () => local.close(),
     };
