@@ -128,3 +128,12 @@ async function requesterName(ctx: CommandContext): Promise<string | undefined> {
     return undefined;
   }
 }
+
+/** Say on stderr which registry entry a new revocable token has, and how to revoke it. */
+export function announceIssued(ctx: CommandContext, issued: RevocableToken): void {
+  const { namespace, name } = issued.entry;
+  ctx.runtime.stderr.write(
+    `issued token "${name}" in namespace "${namespace}" (revoke it with: ` +
+      `kubectl token revoke issued ${name} -n ${namespace})\n`,
+  );
+}

@@ -6,9 +6,9 @@
 import { ApiError } from "../api/errors.ts";
 import { deleteSecret, getSecret } from "../api/secrets.ts";
 import type { CommandContext } from "../cli/context.ts";
-import { formatGoDuration } from "../output/duration.ts";
 import { entryOf, type IssuedEntry } from "../registry/issued.ts";
 import { issueRevocable, type RevocableToken } from "./_issue_revocable.ts";
+import { removeAfterGrace, REVOKE } from "./_grace.ts";
 import type { ServiceAccountRef } from "./_token_request.ts";
 
 /**
@@ -54,23 +54,14 @@ export async function retireEntry(
   old: IssuedEntry,
   graceMs: number,
 ): Promise<void> {
-  const err = ctx.runtime.stderr;
   const what = `issued token "${old.namespace}/${old.id}" (the old token)`;
-  if (graceMs > 0) {
-    err.write(`Revoking ${what} in ${formatGoDuration(graceMs)} (--grace)...\n`);
-    await ctx.runtime.sleep(graceMs);
-  }
-  try {
-    await deleteSecret(await ctx.client(), old.namespace, old.id, { uid: old.uid });
-  } catch (e) {
-    if (e instanceof ApiError && e.code === 404) {
-      err.write(`${what} was already revoked\n`);
-      return;
-    }
-    if (e instanceof ApiError) e.message = `Cannot revoke ${what}: ${e.message}`;
-    throw e;
-  }
-  err.write(`${what} revoked\n`);
+  await removeAfterGrace(
+    ctx,
+    what,
+    graceMs,
+    async () => deleteSecret(await ctx.client(), old.namespace, old.id, { uid: old.uid }),
+    REVOKE,
+  );
 }
 
 /** Undo a successor that could not be put in place (its entry goes, and with it the token). */

@@ -193,7 +193,7 @@ async function issueRevocableFor(
   sa: { namespace: string; name: string },
   request: CreateRequest,
 ): Promise<{ tr: TokenRequestResponse; token: string; warnings: string[] }> {
-  const [{ issueRevocable }, { ANNOTATIONS }] = await Promise.all([
+  const [{ announceIssued, issueRevocable }, { ANNOTATIONS }] = await Promise.all([
     import("./_issue_revocable.ts"),
     import("../registry/issued.ts"),
   ]);
@@ -202,11 +202,8 @@ async function issueRevocableFor(
     expirationSeconds: request.expirationSeconds,
     purpose: request.revocable?.purpose,
   });
-  const { namespace, name } = issued.entry;
-  ctx.runtime.stderr.write(
-    `issued token "${name}" in namespace "${namespace}" (revoke it with: ` +
-      `kubectl token revoke issued ${name} -n ${namespace})\n`,
-  );
+  const { name } = issued.entry;
+  announceIssued(ctx, issued);
   const body = issued.response as TokenRequestResponse;
   const metadata = (body.metadata ?? {}) as { annotations?: Record<string, string> };
   const tr = {

@@ -213,17 +213,13 @@ async function issueRevocableToken(
   sa: ServiceAccountRef,
   request: KubeconfigRequest,
 ) {
-  const { issueRevocable } = await import("./_issue_revocable.ts");
+  const { announceIssued, issueRevocable } = await import("./_issue_revocable.ts");
   const issued = await issueRevocable(ctx, sa, {
     audiences: request.audiences,
     expirationSeconds: request.expirationSeconds,
     purpose: request.revocable?.purpose,
   });
-  const { namespace, name } = issued.entry;
-  ctx.runtime.stderr.write(
-    `issued token "${name}" in namespace "${namespace}" (revoke it with: ` +
-      `kubectl token revoke issued ${name} -n ${namespace})\n`,
-  );
+  announceIssued(ctx, issued);
   return issued;
 }
 

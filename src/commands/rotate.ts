@@ -24,7 +24,9 @@ import { updateKubeconfigFile, updateTokenFile } from "../kubeconfig/write.ts";
 import type { KubeconfigChange } from "../kubeconfig/edit.ts";
 import { kubeconfigPaths, readKubeconfigFiles } from "../kubeconfig/files.ts";
 import { mergeKubeconfigs } from "../kubeconfig/merge.ts";
+import type { Secret } from "../api/secrets.ts";
 import { whoami } from "./whoami.ts";
+import { removeAfterGrace } from "./_grace.ts";
 import {
   BOOTSTRAP_TOKEN_SECRET_TYPE,
   bootstrapSecretName,
@@ -882,21 +884,6 @@ async function rewriteTokenFile(
 // ---------------------------------------------------------------------------------------------
 // Legacy service-account-token Secrets
 
-interface SecretObject {
-  apiVersion?: string;
-  kind?: string;
-  type?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    creationTimestamp?: string;
-    annotations?: Record<string, string>;
-    labels?: Record<string, string>;
-  };
-  data?: Record<string, string>;
-}
-
 async function rotateSecret(
   ctx: CommandContext,
   request: Extract<RotateRequest, { kind: "secret" }>,
@@ -936,7 +923,7 @@ async function rotateSecret(
   const labels = Object.fromEntries(
     Object.entries(old.metadata?.labels ?? {}).filter(([k]) => !k.startsWith("kubernetes.io/")),
   );
-  const created = await client.post<SecretObject>(`/api/v1/namespaces/${ns}/secrets`, {
+  const created = await client.post<Secret>(`/api/v1/namespaces/${ns}/secrets`, {
     apiVersion: "v1",
     kind: "Secret",
     metadata: {
@@ -954,7 +941,7 @@ async function rotateSecret(
   await waitForToken(ctx, namespace, newName, request.timeoutMs);
   ctx.runtime.stdout.write(`${newName}\n`);
   if (request.deleteOld) {
-    await deleteAfterGrace(
+    await removeAfterGrace(
       ctx,
       `Secret "${namespace}/${request.name}"`,
       request.graceMs,
@@ -978,7 +965,7 @@ async function rotateSecret(
 async function getSecret(ctx: CommandContext, namespace: string, name: string) {
   const client = await ctx.client();
   try {
-    return await client.get<SecretObject>(
+    return await client.get<Secret>(
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
     );
   } catch (e) {
@@ -1002,7 +989,7 @@ async function waitForToken(
   let delay = 100;
   let shown = false;
   for (;;) {
-    let secret: SecretObject;
+    let secret: Secret;
     try {
       secret = await getSecret(ctx, namespace, name);
     } catch (e) {
@@ -1035,30 +1022,6 @@ async function waitForToken(
     delay = Math.min(delay * 2, 1000);
   }
   if (shown) runtime.stderr.write("\n");
-}
-
-async function deleteAfterGrace(
-  ctx: CommandContext,
-  what: string,
-  graceMs: number,
-  remove: () => Promise<unknown>,
-): Promise<void> {
-  const err = ctx.runtime.stderr;
-  if (graceMs > 0) {
-    err.write(`Deleting ${what} in ${formatGoDuration(graceMs)} (--grace)...\n`);
-    await ctx.runtime.sleep(graceMs);
-  }
-  try {
-    await remove();
-  } catch (e) {
-    if (e instanceof ApiError && e.code === 404) {
-      err.write(`${what} was already gone\n`);
-      return;
-    }
-    if (e instanceof ApiError) e.message = `Cannot delete ${what}: ${e.message}`;
-    throw e;
-  }
-  err.write(`${what} deleted\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1129,7 +1092,7 @@ async function rotateBootstrap(
   // The token is what the user asked for: it goes to stdout, as kubeadm token create does.
   ctx.runtime.stdout.write(`${fresh.token}\n`);
   if (request.deleteOld) {
-    await deleteAfterGrace(
+    await removeAfterGrace(
       ctx,
       `bootstrap token "${request.id}"`,
       request.graceMs,
