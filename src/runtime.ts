@@ -64,6 +64,8 @@ export interface OpenFile {
   stat(): Promise<FileInfo>;
   /** The whole content, from the start. */
   readAll(): Promise<Uint8Array>;
+  /** The content as a stream, from the current position; the stream closes the file at its end. */
+  readable(): ReadableStream<Uint8Array>;
   /**
    * Wait for an exclusive OS lock (`flock`) on the file. The kernel releases it when the file
    * is closed or the process dies, however it dies.
@@ -147,6 +149,8 @@ export interface Runtime {
   stdin: {
     isTerminal(): boolean;
     readAll(): Promise<Uint8Array>;
+    /** Standard input as a stream (large inputs, e.g. audit events piped in). */
+    readable?(): ReadableStream<Uint8Array>;
     /** One line without its newline (null at end of input), for confirmation prompts. */
     readLine?(): Promise<string | null>;
   };
@@ -282,8 +286,16 @@ export function denoRuntime(): Runtime {
           chunks.reduce((at, c) => (all.set(c, at), at + c.length), 0);
           return all;
         },
+        readable: () => file.readable,
         lock: () => file.lock(true),
-        close: () => file.close(),
+        close: () => {
+          try {
+            file.close();
+          } catch (e) {
+            // Already closed by a stream that ran to its end.
+            if (!(e instanceof Deno.errors.BadResource)) throw e;
+          }
+        },
       };
     },
     realPath: (path) => Deno.realPath(path),
@@ -354,6 +366,7 @@ export function denoRuntime(): Runtime {
     stdin: {
       isTerminal: () => Deno.stdin.isTerminal(),
       readAll: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
+      readable: () => Deno.stdin.readable,
       readLine: async () => {
         // Byte by byte, so nothing after the line is consumed.
         const bytes: number[] = [];
