@@ -89,6 +89,8 @@ export interface Output {
   write(data: string | Uint8Array): void;
   /** Whether the stream is a terminal. */
   isTerminal(): boolean;
+  /** The terminal's width in columns, when this is a terminal. */
+  columns?(): number | undefined;
 }
 
 /** Everything the program needs from the outside world. */
@@ -180,6 +182,14 @@ class StreamOutput implements Output {
   }
   isTerminal(): boolean {
     return this.#file.isTerminal();
+  }
+  columns(): number | undefined {
+    if (!this.#file.isTerminal()) return undefined;
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      return undefined;
+    }
   }
 }
 
