@@ -437,7 +437,7 @@ async function main(args: string[]): Promise<number> {
     }
 
     const ratio = jq.seconds / usage.seconds;
-    const w = [44, 10, 12];
+    const w = [58, 8, 12];
     const row = (c: string[]) => c.map((x, i) => i ? x.padStart(w[i]) : x.padEnd(w[0])).join("  ");
     console.log(row(["per-user request counts of the log", "wall s", "peak RSS MB"]));
     console.log(row([`jq 1.6: ${form}`, jq.seconds.toFixed(2), jq.rssMb.toFixed(1)]));

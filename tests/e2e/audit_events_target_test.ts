@@ -200,3 +200,62 @@ Deno.test("audit EventList batches reach a receiver listening at target.auditWeb
     await target.close();
   }
 });
+
+Deno.test("a failed login, a watch and an impersonated request are recorded with the upstream stages", async () => {
+  const target = await startTarget();
+  try {
+    const ns = await freshNamespace(target, "audit-stages");
+    const failed = `marker=${crypto.randomUUID()}`;
+    const bogus = await tokenKubeconfig(target, "not-a-token", ns);
+    const r = await runKubectl([
+      "--kubeconfig",
+      bogus,
+      "get",
+      "--raw",
+      `/api/v1/namespaces/${ns}/pods?${failed}`,
+    ]);
+    assert.equal(r.code, 1);
+    // WithFailedAuthenticationAudit: one event, at ResponseStarted, naming no user.
+    const [login] = await loggedWith(target, failed);
+    assert.equal(login.stage, "ResponseStarted");
+    assert.deepEqual(login.user, {});
+    assert.equal(login.verb, "list");
+    assert.deepEqual(login.objectRef, { resource: "pods", namespace: ns, apiVersion: "v1" });
+    assert.equal(login.responseStatus.code, 401);
+    assert.equal(login.annotations, undefined);
+
+    const watched = `marker=${crypto.randomUUID()}`;
+    await admin(target, [
+      "get",
+      "--raw",
+      `/api/v1/namespaces/${ns}/serviceaccounts?watch=true&timeoutSeconds=1&${watched}`,
+    ]);
+    const watch = await loggedWith(target, watched, 2);
+    assert.deepEqual(watch.map((e) => e.stage), ["ResponseStarted", "ResponseComplete"]);
+    assert.equal(watch[0].auditID, watch[1].auditID);
+    for (const e of watch) {
+      assert.equal(e.verb, "watch");
+      assert.equal(e.responseStatus.code, 200);
+    }
+
+    const impersonated = `marker=${crypto.randomUUID()}`;
+    await runKubectl([
+      "--kubeconfig",
+      target.kubeconfig,
+      "--as",
+      `system:serviceaccount:${ns}:robot`,
+      "get",
+      "--raw",
+      `/api/v1/namespaces/${ns}/pods?${impersonated}`,
+    ]);
+    const [as] = await loggedWith(target, impersonated);
+    assert.deepEqual((as as Event & { impersonatedUser?: unknown }).impersonatedUser, {
+      username: `system:serviceaccount:${ns}:robot`,
+      groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"],
+    });
+    assert.equal(as.responseStatus.code, 403);
+    assert.equal(as.annotations?.["authorization.k8s.io/decision"], "forbid");
+  } finally {
+    await target.close();
+  }
+});
