@@ -1,6 +1,7 @@
 /**
  * The audit's walk over the cluster: service accounts, legacy token Secrets, bootstrap token
- * Secrets and the registry entries of revocable tokens, listed in pages (`limit`/`continue`) with the Secret type selected on the server.
+ * Secrets and the registry entries of revocable tokens, listed in pages (`limit`/`continue`)
+ * with the Secret type selected on the server.
  * Each page is turned into items and handed on before the next is asked for, so memory holds
  * one page plus the UIDs of the service accounts (needed to tell orphaned Secrets). A list the
  * server refuses (403) is recorded and skipped, so that what may be listed is still audited.
@@ -33,9 +34,9 @@ export interface ScanOptions extends AuditRules {
   /** Called after each page with the counts so far (for a progress line). */
   progress?: (counts: ScanCounts) => void;
   /**
-   * Which kinds to report (default: all but "issued", which is what revoke's selectors look
-   * at: they never pick a registry entry, `revoke issued` does); service accounts are still read
-   * for Secrets.
+   * Which kinds to report; service accounts are still read for Secrets. The default, all but
+   * "issued", is what revoke's selectors walk: they never pick a registry entry (that is
+   * `revoke issued`'s job), so they need not list them.
    */
   kinds?: ReadonlySet<AuditKind>;
   /** A label selector sent with every list that produces items (`labelSelector`). */
