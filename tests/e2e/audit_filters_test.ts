@@ -113,7 +113,7 @@ Deno.test("audit --kind audits only the kinds named, in kubectl's spellings", as
 
     await t.step("--kind issued lists the registry entries only", async () => {
       server.requests.length = 0;
-      const r = await runCli(["audit", "-n", "team", "--kind", "issued"], { env });
+      const r = await runInProcess(["audit", "-n", "team", "--kind", "issued"], { env });
       assert.equal(r.code, 0, r.stderr);
       const lists = server.requests.filter((q) => q.method === "GET" && q.path !== "/version");
       assert.deepEqual(lists.map((q) => `${q.path} ${q.query.fieldSelector}`), [
