@@ -15,6 +15,13 @@ export interface Secret {
   data?: Record<string, string>;
 }
 
+/** The type of a legacy service-account token Secret. */
+export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
+/** The annotation of a legacy token Secret naming its service account. */
+export const SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name";
+/** The annotation of a legacy token Secret holding its service account's UID. */
+export const SERVICE_ACCOUNT_UID_ANNOTATION = "kubernetes.io/service-account.uid";
+
 /** Options of {@link listSecrets}. */
 export interface SecretListOptions extends ListOptions {
   /** Every namespace when undefined. */
