@@ -112,3 +112,14 @@ export async function reviewRules<Status = Record<string, unknown>>(
   );
   return res.body.status;
 }
+
+/**
+ * A SelfSubjectAccessReview that asks whether the caller may GET /version: every user may send
+ * it, and it passes the impersonation filter like any request, so it tells whether --as is
+ * allowed on servers without SelfSubjectReview.
+ */
+export function reviewVersionAccess(
+  client: ApiClient,
+): Promise<{ allowed?: boolean; denied?: boolean; reason?: string }> {
+  return reviewAccess(client, { nonResourceAttributes: { path: "/version", verb: "get" } });
+}

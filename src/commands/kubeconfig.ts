@@ -4,11 +4,11 @@
  * token through `kubectl-token exec-credential`.
  */
 import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
-import { Buffer } from "node:buffer";
 import type { CommandContext } from "../cli/context.ts";
 import type { RestConfig } from "../kubeconfig/types.ts";
 import { wrapApiError } from "../api/errors.ts";
 import { getServiceAccount } from "../api/serviceaccounts.ts";
+import { encodeBase64 } from "../encoding/base64.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { formatGoDuration } from "../output/duration.ts";
 import { toYaml } from "../output/printers.ts";
@@ -193,7 +193,7 @@ export async function runKubeconfig(
 function clusterEntry(config: RestConfig): Record<string, unknown> {
   const cluster: Record<string, unknown> = {};
   if (config.caPem) {
-    cluster["certificate-authority-data"] = Buffer.from(config.caPem, "utf8").toString("base64");
+    cluster["certificate-authority-data"] = encodeBase64(config.caPem);
   }
   if (config.insecureSkipTlsVerify) cluster["insecure-skip-tls-verify"] = true;
   if (config.cluster.proxyUrl) cluster["proxy-url"] = config.cluster.proxyUrl;
