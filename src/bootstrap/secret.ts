@@ -9,6 +9,7 @@ import { decodeBase64, encodeBase64 } from "../encoding/base64.ts";
 import {
   BOOTSTRAP_NAMESPACE,
   BOOTSTRAP_TOKEN,
+  BOOTSTRAP_TOKEN_FORM,
   BOOTSTRAP_TOKEN_TYPE,
   bootstrapSecretName,
   isBootstrapTokenId,
@@ -51,7 +52,7 @@ export function parseBootstrapToken(token: string, what: string): { id: string; 
   const m = BOOTSTRAP_TOKEN.exec(token.trim());
   if (!m) {
     throw new UsageError(
-      `Invalid ${what}: a bootstrap token has the form [a-z0-9]{6}.[a-z0-9]{16}`,
+      `Invalid ${what}: a bootstrap token has the form ${BOOTSTRAP_TOKEN_FORM}`,
     );
   }
   return { id: m[1], secret: m[2] };
@@ -65,7 +66,8 @@ export function bootstrapTokenIdOf(value: string): string {
   if (m) return m[1];
   // Never echo the value: it may be a mistyped token.
   throw new UsageError(
-    "Invalid bootstrap token ID: expected 6 characters [a-z0-9], or a whole token [a-z0-9]{6}.[a-z0-9]{16}",
+    "Invalid bootstrap token ID: expected 6 characters [a-z0-9], or a whole token " +
+      BOOTSTRAP_TOKEN_FORM,
   );
 }
 

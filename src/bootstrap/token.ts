@@ -8,6 +8,8 @@ const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 const ID = "[a-z0-9]{6}";
 const SECRET = "[a-z0-9]{16}";
 
+/** The form of a bootstrap token, as messages state it. */
+export const BOOTSTRAP_TOKEN_FORM = `${ID}.${SECRET}`;
 /** A whole bootstrap token; group 1 is the ID, group 2 the secret. */
 export const BOOTSTRAP_TOKEN = new RegExp(`^(${ID})\\.(${SECRET})$`);
 /** A bootstrap token ID. */

@@ -262,7 +262,8 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
         now: ctx.runtime.now(),
         unusedForMs: request.unusedForMs ?? Number.MAX_SAFE_INTEGER,
         chunkSize: request.chunkSize,
-        bootstrap: request.expired && (namespace === undefined || namespace === "kube-system"),
+        bootstrap: request.expired &&
+          (namespace === undefined || namespace === BOOTSTRAP_NAMESPACE),
         onRefused: (r) => ctx.runtime.stderr.write(`Warning: ${refusedLine(r)}\n`),
       }, (items) => {
         for (const item of items) {

@@ -36,7 +36,7 @@ export interface KubernetesInfo {
 /** Where a bootstrap token lives; its secret half is never kept. */
 export interface BootstrapInfo {
   tokenId: string;
-  secretNamespace: "kube-system";
+  secretNamespace: typeof BOOTSTRAP_NAMESPACE;
   secretName: string;
   username: string;
 }
