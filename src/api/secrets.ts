@@ -1,6 +1,6 @@
 /** Typed calls for core/v1 Secrets: no command builds these paths by hand. */
 import type { ApiClient } from "./client.ts";
-import { listAll, type ListOptions } from "./list.ts";
+import { listAll, type ListOptions, listPages } from "./list.ts";
 import { deleteObject, type DeleteOptions, type ObjectMeta, segment } from "./meta.ts";
 
 export type { ObjectMeta } from "./meta.ts";
@@ -79,6 +79,14 @@ export function deleteSecret(
   options: DeleteOptions = {},
 ): Promise<void> {
   return deleteObject(client, secretsPath(namespace, name), options);
+}
+
+/** List Secrets page by page (`limit`/`continue`), handing each page to `onPage`. */
+export function listSecretPages(
+  client: ApiClient,
+  options: SecretListOptions & { onPage: (secrets: Secret[]) => void | Promise<void> },
+): Promise<void> {
+  return listPages<Secret>(client, secretsPath(options.namespace), options);
 }
 
 /** List Secrets page by page (`limit`/`continue`); returns them all. */

@@ -1,6 +1,6 @@
 /** Typed calls for core/v1 ServiceAccounts and their `token` subresource (TokenRequest). */
 import type { ApiClient, ApiResponse } from "./client.ts";
-import { listAll, type ListOptions } from "./list.ts";
+import { listAll, type ListOptions, listPages } from "./list.ts";
 import { deleteObject, type DeleteOptions, type ObjectMeta, segment } from "./meta.ts";
 
 /** A core/v1 ServiceAccount (the fields used here). */
@@ -39,8 +39,10 @@ export interface JsonPatchOperation {
   from?: string;
 }
 
-function accountsPath(namespace: string, name?: string): string {
-  const base = `/api/v1/namespaces/${segment(namespace)}/serviceaccounts`;
+function accountsPath(namespace: string | undefined, name?: string): string {
+  const base = namespace === undefined
+    ? "/api/v1/serviceaccounts"
+    : `/api/v1/namespaces/${segment(namespace)}/serviceaccounts`;
   return name === undefined ? base : `${base}/${segment(name)}`;
 }
 
@@ -53,13 +55,25 @@ export function getServiceAccount(
   return client.get<ServiceAccount>(accountsPath(namespace, name));
 }
 
-/** List the ServiceAccounts of a namespace page by page; returns them all. */
+/** List the ServiceAccounts of a namespace (every one when undefined); returns them all. */
 export function listServiceAccounts(
   client: ApiClient,
-  namespace: string,
+  namespace: string | undefined,
   options: ListOptions = {},
 ): Promise<ServiceAccount[]> {
   return listAll<ServiceAccount>(client, accountsPath(namespace), options);
+}
+
+/**
+ * List the ServiceAccounts of a namespace (every one when undefined) page by page, handing each
+ * page to `onPage` before asking for the next.
+ */
+export function listServiceAccountPages(
+  client: ApiClient,
+  namespace: string | undefined,
+  options: ListOptions & { onPage: (accounts: ServiceAccount[]) => void | Promise<void> },
+): Promise<void> {
+  return listPages<ServiceAccount>(client, accountsPath(namespace), options);
 }
 
 /** POST a ServiceAccount; returns what the server stored. */

@@ -32,6 +32,13 @@ Deno.test("wrapApiError() explains a status code when told how", async (t) => {
   });
 });
 
+Deno.test("wrapApiError() adds a hint after the reason", () => {
+  const e = wrapApiError(new ApiError("forbidden", { code: 403 }), "Cannot list namespaces", {
+    hint: "name one with -n",
+  });
+  assert.equal((e as ApiError).message, "Cannot list namespaces: forbidden; name one with -n");
+});
+
 Deno.test("wrapApiError() passes anything but an ApiError through unchanged", () => {
   const other = new TypeError("boom");
   assert.equal(wrapApiError(other, "Cannot do it"), other);
