@@ -13,6 +13,8 @@
 export interface GenerateOptions {
   /** Stop at the first event that reaches this many bytes. */
   bytes: number;
+  /** Stop at this many events instead, when given (the bytes then only pace the clock). */
+  events?: number;
   /** PRNG seed; default 1. */
   seed?: number;
   /** First requestReceivedTimestamp; default 2026-11-01T00:00:00Z. Events span about a day. */
@@ -304,9 +306,13 @@ export async function generateAuditLog(
   };
 
   let clock = start;
-  const step = DAY_MS / Math.max(1, options.bytes / 520);
+  // Events span about a day; a request is ~880 bytes on average, as on a real 1.20 server.
+  const step = DAY_MS / Math.max(1, options.events ?? options.bytes / 880);
   try {
-    while (bytes < options.bytes) {
+    const done = options.events === undefined
+      ? () => bytes >= options.bytes
+      : () => events >= options.events!;
+    while (!done()) {
       clock += step * (0.5 + rand());
       const id = chooseIdentity();
       const r = rand();

@@ -166,7 +166,12 @@ export function responseStatus(code: number, body?: unknown): Record<string, unk
   const status: Record<string, unknown> = { metadata: {} };
   if (isObject(body) && body.kind === "Status") {
     for (const key of ["status", "message", "reason", "details"]) {
-      const v = body[key];
+      let v = body[key];
+      // A parser's message may quote the body it choked on (a TokenReview's token): keep only
+      // what failed, never a piece of a body.
+      if (key === "message" && typeof v === "string" && /^error decoding/.test(v)) {
+        v = v.split(":")[0];
+      }
       if (v !== undefined && v !== "" && !(isObject(v) && Object.keys(v).length === 0)) {
         status[key] = v;
       }

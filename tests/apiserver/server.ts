@@ -521,10 +521,16 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+    });
+  } catch (e) {
+    controllers.stop();
+    await audit.close();
+    throw e;
+  }
   const port = (server.address() as { port: number }).port;
   address = `127.0.0.1:${port}`;
   const url = `https://${address}`;

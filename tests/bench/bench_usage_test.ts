@@ -74,6 +74,12 @@ Deno.test("generateAuditLog() writes valid audit events of the realistic mix, de
     assert.equal(stats.malformed, 0);
     assert.equal(stats.events, result.events);
 
+    const c = join(dir, "c.log");
+    // A watch's two events may end the log one past the count.
+    const counted = await generateAuditLog(c, { bytes: 1, events: 1234 });
+    assert.ok(counted.events === 1234 || counted.events === 1235);
+    assert.equal((await Deno.readTextFile(c)).split("\n").filter((l) => l).length, counted.events);
+
     const b = join(dir, "b.log");
     await generateAuditLog(b, { bytes: 2_000_000, seed: 7 });
     assert.equal(await Deno.readTextFile(b), text);
@@ -108,6 +114,8 @@ Deno.test("bench_usage parses --size and its other arguments", async (t) => {
       keep: true,
     },
   );
+  assert.equal(parseArgs(["--events", "2000000"]).events, 2_000_000);
+  assert.throws(() => parseArgs(["--events", "many"]), /Invalid --events "many"/);
   assert.throws(() => parseArgs(["--sizes", "1"]), /Unknown argument "--sizes"/);
   assert.throws(() => parseArgs(["--size"]), /Missing value for --size/);
 });
