@@ -71,11 +71,14 @@ export interface UserInfo {
   groups: string[];
 }
 
-/** One rule granted to a user, with the binding and role it comes from. */
+/**
+ * One rule granted to a user, with the binding and role it comes from (unknown when the rule
+ * was learnt from a SelfSubjectRulesReview).
+ */
 export interface Grant {
   rule: PolicyRule;
-  binding: { kind: "ClusterRoleBinding" | "RoleBinding"; name: string; namespace?: string };
-  role: { kind: string; name: string; namespace?: string };
+  binding?: { kind: "ClusterRoleBinding" | "RoleBinding"; name: string; namespace?: string };
+  role?: { kind: string; name: string; namespace?: string };
   /** The namespace the rule applies in; absent for a ClusterRoleBinding's: everywhere. */
   namespace?: string;
   /** The binding's subject that matched the user. */
@@ -188,6 +191,12 @@ export function authorize(grants: readonly Grant[], request: RbacRequest): Grant
 /** How a grant's source reads: `RoleBinding "ns/name" (Role "r")`. */
 export function describeGrant(grant: Grant): string {
   const b = grant.binding;
+  if (!b) {
+    return grant.namespace === undefined
+      ? "a ClusterRoleBinding (SelfSubjectRulesReview)"
+      : `a RoleBinding in "${grant.namespace}" (SelfSubjectRulesReview)`;
+  }
   const where = b.namespace ? `${b.namespace}/${b.name}` : b.name;
-  return `${b.kind} "${where}" (${grant.role.kind} "${grant.role.name}")`;
+  const role = grant.role ? ` (${grant.role.kind} "${grant.role.name}")` : "";
+  return `${b.kind} "${where}"${role}`;
 }
