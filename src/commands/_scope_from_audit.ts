@@ -24,6 +24,7 @@ import {
 } from "../api/rbac.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError, UsageError } from "../errors.ts";
+import { fileError } from "../fs/file_error.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
 import {
   type BindingObject,
@@ -262,6 +263,18 @@ export async function observedFromAudit(
 ): Promise<ObservedRequests> {
   const counter = new AccountRequestCounter(sa);
   const stats = await readAuditEvents(ctx.runtime, path, (e) => counter.add(e));
+  const sample = stats.malformedSamples[0];
+  if (stats.events === 0) {
+    // Nothing to compare with: a wrong file, or a policy that logs nothing.
+    throw new CliError(
+      `Cannot read audit events "${path}": it holds no events` +
+        (stats.malformed > 0
+          ? ` (${stats.malformed} lines that are not events${
+            sample ? `, first: ${sample.file}:${sample.line}: ${sample.reason}` : ""
+          })`
+          : ""),
+    );
+  }
   const notes: string[] = [];
   if (stats.malformed > 0) {
     const s = stats.malformedSamples[0];
@@ -737,16 +750,18 @@ export async function runScopeFromAudit(
   options: ScopeFromAuditOptions & { allNamespaces?: boolean },
 ): Promise<number> {
   const { format, dryRun, source } = validateScopeFromAudit(options);
+  // A missing file is told before anything about the cluster is.
+  if (source !== "-") {
+    try {
+      await ctx.runtime.stat(source);
+    } catch (e) {
+      throw fileError(`read audit events "${source}"`, e);
+    }
+  }
   const config = await ctx.config();
   const sa = serviceAccountOf(options.serviceAccount, config.namespace, config.namespaceFromFlag);
   const observed = await observedRequests(ctx, sa, source);
   for (const note of observed.notes) ctx.warn(note);
-  if (observed.requests === 0) {
-    ctx.warn(
-      `no requests of service account "${sa.namespace}/${sa.name}" in the ${observed.events} ` +
-        `events read`,
-    );
-  }
   const namespaces = [
     ...new Set([
       sa.namespace,
@@ -755,6 +770,12 @@ export async function runScopeFromAudit(
   ].sort();
   const grants = await accountGrants(ctx, sa, namespaces);
   for (const w of grants.warnings) ctx.warn(w);
+  if (observed.requests === 0) {
+    ctx.warn(
+      `no requests of service account "${sa.namespace}/${sa.name}" in the ${observed.events} ` +
+        `events read`,
+    );
+  }
   const proposal = proposeObjects(sa, allowedRequests(observed.uses));
   const report: Report = {
     sa,
