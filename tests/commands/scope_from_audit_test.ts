@@ -261,6 +261,56 @@ Deno.test("scope SA --from-audit compares grants with the events and proposes a 
       assert.equal((updated?.rules as unknown[]).length, 3);
     });
 
+    await t.step("--dry-run=server on an object that differs: said, not sent", async () => {
+      const rbac = "rbac.authorization.k8s.io/v1";
+      const name = "kubectl-token-robot-least-privilege";
+      const role = server.store.get(rbac, "Role", "app", name)!;
+      server.store.update({ ...role, rules: [] });
+      const before = server.requests.length;
+      const args = ["scope", "robot", "-n", "app", "--from-audit", log, "--apply"];
+      const { runtime, stdout, stderr } = runtimeFor(server.kubeconfigPath, dir);
+      assert.equal(await main([...args, "--dry-run=server"], runtime), 0, stderr.text);
+      assert.ok(
+        stdout.text.includes(
+          `\nrole.rbac.authorization.k8s.io/${name} exists with other content, not sent ` +
+            "(server dry run): --apply replaces it\n",
+        ),
+        stdout.text,
+      );
+      const writes = server.requests.slice(before).filter((r) => r.method !== "GET");
+      assert.deepEqual(writes.filter((r) => r.path.includes("/rbac")).map((r) => r.path), []);
+      assert.deepEqual(server.store.get(rbac, "Role", "app", name)?.rules, []);
+
+      const client = runtimeFor(server.kubeconfigPath, dir);
+      const mark = server.requests.length;
+      assert.equal(await main([...args, "--dry-run=client"], client.runtime), 0);
+      assert.equal((client.stdout.text.match(/ created \(client dry run\)\n/g) ?? []).length, 4);
+      const sent = server.requests.slice(mark).filter((r) => r.method !== "GET");
+      assert.deepEqual(sent.filter((r) => r.path.includes("/rbac")).map((r) => r.path), []);
+      server.store.update({ ...server.store.get(rbac, "Role", "app", name)!, rules: role.rules });
+    });
+
+    await t.step("a binding whose roleRef differs is not replaced", async () => {
+      const rbac = "rbac.authorization.k8s.io/v1";
+      const name = "kubectl-token-robot-least-privilege";
+      const binding = server.store.get(rbac, "RoleBinding", "app", name)!;
+      server.store.delete(rbac, "RoleBinding", "app", name);
+      const moved = { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "broad" };
+      server.store.create({ ...binding, metadata: { name, namespace: "app" }, roleRef: moved });
+      const { runtime, stderr } = runtimeFor(server.kubeconfigPath, dir);
+      const args = ["scope", "robot", "-n", "app", "--from-audit", log, "--apply"];
+      assert.equal(await main(args, runtime), 1);
+      assert.ok(
+        stderr.text.endsWith(
+          `error: Cannot update RoleBinding "app/${name}": it binds Role "broad", and a ` +
+            "binding's roleRef cannot change; delete it first\n",
+        ),
+        stderr.text,
+      );
+      server.store.delete(rbac, "RoleBinding", "app", name);
+      server.store.create({ ...binding, metadata: { name, namespace: "app" } });
+    });
+
     await t.step(
       "a caller that may not list RBAC: SelfSubjectRulesReview as the account",
       async () => {
