@@ -277,7 +277,7 @@ Deno.test("grantUses() tells used, partly used and unused grants", () => {
     use(core("delete", "pods", { namespace: "app", name: "x" })), // allowed by nothing today
   ];
   const rows = grantUses(grants, uses);
-  assert.deepEqual(rows.map((r) => [r.grant.role.name, r.status, r.requests, r.unused]), [
+  assert.deepEqual(rows.map((r) => [r.grant.role?.name, r.status, r.requests, r.unused]), [
     ["discovery", "used", 2, { verbs: [], resources: [], nonResourceURLs: [] }],
     ["nodes", "granted, unused", 0, { verbs: ["get"], resources: ["nodes"], nonResourceURLs: [] }],
     [
