@@ -9,20 +9,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { runCli, runKubectl } from "./_cli.ts";
 import { admin, eventually, freshNamespace, robotToken, tokenKubeconfig } from "./_cluster.ts";
-import { REAL_TARGET, startTarget, type Target } from "./_target.ts";
-
-/**
- * The target server's JSON-lines audit log: `target.auditLogPath` where the target names one,
- * else the `auditLog` of KUBECTL_TOKEN_E2E_TARGET (scripts/kube_up.sh writes it for the real one).
- */
-async function auditLogPath(target: Target): Promise<string> {
-  const named = (target as { auditLogPath?: string }).auditLogPath;
-  if (named) return named;
-  const file = Deno.env.get("KUBECTL_TOKEN_E2E_TARGET");
-  const log = file ? JSON.parse(await Deno.readTextFile(file)).auditLog : undefined;
-  if (typeof log !== "string") throw new Error("the target names no audit log");
-  return log;
-}
+import { startTarget } from "./_target.ts";
 
 interface Report {
   observed: { requests: number; allowed: number; denied: number };
@@ -35,15 +22,12 @@ interface Report {
   applied?: { kind: string; name: string; result: string }[];
 }
 
-// TODO(#14): the local server writes no audit log until the `servers` branch lands; then this
-// runs on both targets and the ignore goes.
 Deno.test({
   name: "scope SA --from-audit: the proposal, applied, runs the workload again and nothing more",
-  ignore: !REAL_TARGET,
   fn: async (t) => {
     const target = await startTarget();
     try {
-      const log = await auditLogPath(target);
+      const log = target.auditLogPath;
       const ns = await freshNamespace(target, "scope-audit");
       const rbac = "rbac.authorization.k8s.io/v1";
       const objects = [
