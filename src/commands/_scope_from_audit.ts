@@ -294,7 +294,10 @@ export async function observedFromAudit(
   };
 }
 
-/** The one place that says where the requests come from (the usage database joins here). */
+/**
+ * The one place that says where the requests come from. TODO(#14): `--db` joins here, with
+ * `observedFromSnapshot(snapshot, sa, 'usage database "PATH"')` over the store's snapshot.
+ */
 function observedRequests(
   ctx: CommandContext,
   sa: ServiceAccountRef,

@@ -20,7 +20,7 @@ import {
   serviceAccountUser,
   verbMatches,
 } from "../rbac/mod.ts";
-import type { RequestUsage } from "./model.ts";
+import { mergeSeen, type RequestUsage, type UsageSnapshot } from "./model.ts";
 import { type ObservedRequest, requestKey } from "./request.ts";
 
 /** A service account by namespace and name. */
@@ -43,6 +43,46 @@ export interface ObservedRequests {
   uses: RequestUsage[];
   /** What the source could not tell or skipped (malformed lines, ...). */
   notes: string[];
+}
+
+/**
+ * What a service account did, from a usage snapshot (the usage database of `usage serve`): the
+ * requests of every credential of the account (its tokens, Pods, legacy Secrets), merged by
+ * request shape. `source` describes where the snapshot came from.
+ */
+export function observedFromSnapshot(
+  snapshot: UsageSnapshot,
+  sa: ServiceAccountRef,
+  source: string,
+): ObservedRequests {
+  const uses = new Map<string, RequestUsage>();
+  let requests = 0;
+  let first: string | undefined;
+  let last: string | undefined;
+  for (const c of snapshot.credentials) {
+    if (c.serviceAccount?.namespace !== sa.namespace || c.serviceAccount.name !== sa.name) continue;
+    requests += c.requests;
+    if (!first || Date.parse(c.firstSeen) < Date.parse(first)) first = c.firstSeen;
+    if (!last || Date.parse(c.lastSeen) > Date.parse(last)) last = c.lastSeen;
+    for (const use of Object.values(c.requestsMade)) {
+      const key = requestKey(use.request);
+      const had = uses.get(key);
+      uses.set(
+        key,
+        had
+          ? { ...mergeSeen(had, use), request: had.request, denied: had.denied + use.denied }
+          : use,
+      );
+    }
+  }
+  return {
+    source,
+    events: snapshot.events,
+    requests,
+    ...(first ? { first, last } : {}),
+    uses: [...uses.values()],
+    notes: [...snapshot.notes],
+  };
 }
 
 const API_VERSION = "rbac.authorization.k8s.io/v1";

@@ -3,11 +3,13 @@ import {
   authorizedRequest,
   checkProposal,
   grantUses,
+  observedFromSnapshot,
   proposeObjects,
   rulesFor,
   ungrantedUses,
 } from "../../src/usage/least_privilege.ts";
-import type { RequestUsage } from "../../src/usage/model.ts";
+import type { CredentialUsage, RequestUsage } from "../../src/usage/model.ts";
+import { requestKey } from "../../src/usage/request.ts";
 import type { ObservedRequest } from "../../src/usage/request.ts";
 import type { PolicyRule } from "../../src/rbac/mod.ts";
 import { grantsFor, serviceAccountUser } from "../../src/rbac/mod.ts";
@@ -288,4 +290,55 @@ Deno.test("grantUses() tells used, partly used and unused grants", () => {
     ],
   ]);
   assert.deepEqual(ungrantedUses(grants, uses).map((u) => u.request.verb), ["delete"]);
+});
+
+Deno.test("observedFromSnapshot() merges the account's credentials by request shape", () => {
+  const list = core("list", "pods", { namespace: "app" });
+  const credential = (key: string, sa: string, uses: RequestUsage[]): CredentialUsage => ({
+    key,
+    kind: "token",
+    username: `system:serviceaccount:${sa.replace("/", ":")}`,
+    serviceAccount: { namespace: sa.split("/")[0], name: sa.split("/")[1] },
+    firstSeen: uses[0].first,
+    lastSeen: uses[0].last,
+    requests: uses.reduce((n, u) => n + u.count, 0),
+    denied: uses.reduce((n, u) => n + u.denied, 0),
+    sourceIPs: {},
+    userAgents: {},
+    requestsMade: Object.fromEntries(uses.map((u) => [requestKey(u.request), u])),
+  });
+  const observed = observedFromSnapshot(
+    {
+      events: 40,
+      credentials: [
+        credential("token:a", "app/robot", [use(list, 2)]),
+        credential("token:b", "app/robot", [{
+          ...use(list, 3, 1),
+          first: "2026-12-01T09:00:00Z",
+          last: "2026-12-01T11:00:00Z",
+        }]),
+        credential("token:c", "web/robot", [use(core("get", "nodes"))]),
+      ],
+      issued: [],
+      podDeletions: [],
+      notes: ["no credential-id extra"],
+    },
+    SA,
+    'usage database "usage.db"',
+  );
+  assert.deepEqual(observed, {
+    source: 'usage database "usage.db"',
+    events: 40,
+    requests: 5,
+    first: "2026-12-01T09:00:00Z",
+    last: "2026-12-01T11:00:00Z",
+    uses: [{
+      request: list,
+      count: 5,
+      denied: 1,
+      first: "2026-12-01T09:00:00Z",
+      last: "2026-12-01T11:00:00Z",
+    }],
+    notes: ["no credential-id extra"],
+  });
 });
