@@ -4,9 +4,10 @@
  * verdict: read-only, broader than read-only, or cluster-admin equivalent.
  */
 import { ApiError } from "../api/errors.ts";
+import { reviewRules, type RulesStatus } from "../api/rbac.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
-import { CliError } from "../errors.ts";
+import { CliError, UsageError } from "../errors.ts";
 import { interpretCredential } from "../credential/interpret.ts";
 
 /** Flags of `scope`. */
@@ -14,6 +15,11 @@ export interface ScopeOptions {
   output?: string;
   /** Review every namespace (one SelfSubjectRulesReview each), like kubectl's -A. */
   allNamespaces?: boolean;
+  /** `scope SA --from-audit PATH`: compare a service account's rules with what it did. */
+  serviceAccount?: string;
+  fromAudit?: string;
+  apply?: boolean;
+  dryRun?: string;
 }
 
 /** The service account the credential is, when it is one: its own token is not another's. */
@@ -22,27 +28,7 @@ export interface Self {
   name: string;
 }
 
-/** A resource rule as SelfSubjectRulesReview returns it. */
-export interface ResourceRule {
-  verbs: string[];
-  apiGroups?: string[];
-  resources?: string[];
-  resourceNames?: string[];
-}
-
-/** A non-resource rule as SelfSubjectRulesReview returns it. */
-export interface NonResourceRule {
-  verbs: string[];
-  nonResourceURLs?: string[];
-}
-
-/** The status of a SelfSubjectRulesReview. */
-export interface RulesStatus {
-  resourceRules?: ResourceRule[];
-  nonResourceRules?: NonResourceRule[];
-  incomplete?: boolean;
-  evaluationError?: string;
-}
+export type { NonResourceRule, ResourceRule, RulesStatus } from "../api/rbac.ts";
 
 /** One row of the scope table: a resource (or URL) and what may be done to it. */
 export interface ScopeRow {
@@ -198,6 +184,23 @@ interface NamespaceScope {
 
 /** Ask the server and print; returns the exit code. */
 export async function runScope(ctx: CommandContext, options: ScopeOptions): Promise<number> {
+  if (options.serviceAccount !== undefined) {
+    const { runScopeFromAudit } = await import("./_scope_from_audit.ts");
+    return runScopeFromAudit(ctx, { ...options, serviceAccount: options.serviceAccount });
+  }
+  for (
+    const [flag, set] of [
+      ["--from-audit", options.fromAudit !== undefined],
+      ["--apply", options.apply],
+      ["--dry-run", options.dryRun !== undefined],
+    ] as const
+  ) {
+    if (set) {
+      throw new UsageError(
+        `Flag ${flag} needs a service account: scope SA --from-audit PATH`,
+      );
+    }
+  }
   const format = parseOutputFlag(options.output, ["wide", "json", "yaml"], "table");
   const config = await ctx.config();
   const client = await ctx.client();
@@ -212,15 +215,7 @@ export async function runScope(ctx: CommandContext, options: ScopeOptions): Prom
   for (const namespace of namespaces) {
     let status: RulesStatus;
     try {
-      const res = await client.post<{ status?: RulesStatus }>(
-        "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-        {
-          apiVersion: "authorization.k8s.io/v1",
-          kind: "SelfSubjectRulesReview",
-          spec: { namespace },
-        },
-      );
-      status = res.body.status ?? {};
+      status = await reviewRules(client, namespace);
     } catch (e) {
       if (e instanceof ApiError) {
         e.message =

@@ -155,6 +155,18 @@ function cases(dir: string): Case[] {
     { args: ["scope", "-o", "bogus"] },
     { args: ["scope", "-A", "--token", GARBAGE], tokenUser: true },
     { args: ["scope", "-A", "--token", GARBAGE], server: true, tokenUser: true },
+    { args: ["scope", "robot"] },
+    { args: ["scope", "--from-audit", NONE] },
+    { args: ["scope", "--apply"] },
+    { args: ["scope", "Not_A_Name", "--from-audit", NONE] },
+    { args: ["scope", "robot", "--from-audit", NONE] },
+    { args: ["scope", "robot", "--from-audit", join(dir, "bad.json"), "-n", "default"] },
+    { args: ["scope", "robot", "--from-audit", NONE, "-A"] },
+    { args: ["scope", "robot", "--from-audit", NONE, "-o", "wide"] },
+    { args: ["scope", "robot", "--from-audit", NONE, "--dry-run=server"] },
+    { args: ["scope", "robot", "--from-audit", NONE, "--apply", "--dry-run=maybe"] },
+    { args: ["scope", "other/robot", "-n", "default", "--from-audit", NONE] },
+    { args: ["scope", "robot", "--from-audit", "-"], stdin: "" },
   ];
 }
 
