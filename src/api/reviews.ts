@@ -101,17 +101,7 @@ export async function reviewAccess(
   return res.body.status ?? {};
 }
 
-/** POST a SelfSubjectRulesReview for `namespace`; returns its status as the server sent it. */
-export async function reviewRules<Status = Record<string, unknown>>(
-  client: ApiClient,
-  namespace: string,
-): Promise<Status | undefined> {
-  const res = await client.post<{ status?: Status }>(
-    "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-    { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectRulesReview", spec: { namespace } },
-  );
-  return res.body.status;
-}
+// SelfSubjectRulesReview: reviewRules() in rbac.ts, next to the rule types it returns.
 
 /**
  * A SelfSubjectAccessReview that asks whether the caller may GET /version: every user may send

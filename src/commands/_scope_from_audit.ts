@@ -11,7 +11,7 @@
  * server adds itself, on `userextras/<key>` and `uids`.
  */
 import type { ApiClient } from "../api/client.ts";
-import { ApiError } from "../api/errors.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
 import {
   createRbac,
   getRbac,
@@ -579,11 +579,8 @@ async function applyObjects(
       await replaceRbac(client, { ...object, metadata }, { dryRun: false });
       result("configured");
     } catch (e) {
-      if (e instanceof ApiError) {
-        const applied = results.map((r) => `${r.kind} "${r.name}" ${r.result}`).join(", ");
-        e.message = `${what("apply")}: ${e.message}` + (applied ? ` (before it: ${applied})` : "");
-      }
-      throw e;
+      const applied = results.map((r) => `${r.kind} "${r.name}" ${r.result}`).join(", ");
+      throw wrapApiError(e, what("apply"), applied ? { hint: `before it: ${applied}` } : {});
     }
   }
   return results;

@@ -3,7 +3,8 @@
  * SelfSubjectRulesReview, with the rights that amount to more than they look marked, and a
  * verdict: read-only, broader than read-only, or cluster-admin equivalent.
  */
-import { ApiError } from "../api/errors.ts";
+import { wrapApiError } from "../api/errors.ts";
+import { listNamespaces } from "../api/namespaces.ts";
 import { reviewRules, type RulesStatus } from "../api/rbac.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
@@ -217,11 +218,10 @@ export async function runScope(ctx: CommandContext, options: ScopeOptions): Prom
     try {
       status = await reviewRules(client, namespace);
     } catch (e) {
-      if (e instanceof ApiError) {
-        e.message =
-          `Cannot review the rules of the credential in namespace "${namespace}": ${e.message}`;
-      }
-      throw e;
+      throw wrapApiError(
+        e,
+        `Cannot review the rules of the credential in namespace "${namespace}"`,
+      );
     }
     const rows = scopeRows(status, { self, namespace });
     const verdict = verdictOf(status, rows);
@@ -314,19 +314,17 @@ function scopeDocument(scope: NamespaceScope): Record<string, unknown> {
 // -A: every namespace the credential may list, as kubectl's -A needs list on namespaces too.
 async function namespaceNames(ctx: CommandContext): Promise<string[]> {
   const client = await ctx.client();
+  let list;
   try {
-    const list = await client.get<{ items?: { metadata?: { name?: string } }[] }>(
-      "/api/v1/namespaces",
-    );
-    const names = (list.items ?? []).map((n) => n.metadata?.name ?? "").filter((n) => n);
-    if (names.length === 0) throw new CliError("Cannot review all namespaces: there are none");
-    return names.sort();
+    list = await listNamespaces(client);
   } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = `Cannot list namespaces for --all-namespaces: ${e.message}; name one with -n`;
-    }
-    throw e;
+    throw wrapApiError(e, "Cannot list namespaces for --all-namespaces", {
+      hint: "name one with -n",
+    });
   }
+  const names = list.map((n) => n.metadata?.name ?? "").filter((n) => n);
+  if (names.length === 0) throw new CliError("Cannot review all namespaces: there are none");
+  return names.sort();
 }
 
 function serviceAccountOf(username: string | undefined): Self | undefined {
