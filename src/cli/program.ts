@@ -23,6 +23,7 @@ import { registerRevoke } from "./revoke_command.ts";
 import { registerBootstrap } from "./bootstrap_command.ts";
 import { registerScope } from "./scope_command.ts";
 import { registerIssued } from "./issued_command.ts";
+import { registerUsageServe } from "./usage_serve_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -154,6 +155,13 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerBootstrap(program, run);
   registerScope(program, run);
   registerIssued(program, run);
+  // TODO(#14): a stub so that `usage serve` runs on this branch; the lead replaces it with the
+  // `usage` command of src/cli/usage_command.ts (which then calls registerUsageServe) at merge.
+  const usage = program.command("usage")
+    .usage("<command> [flags]")
+    .summary("Token usage from the API server's audit events")
+    .description("Token usage from the API server's audit events.");
+  registerUsageServe(usage, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");
