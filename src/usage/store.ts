@@ -339,9 +339,10 @@ async function checkFile(runtime: Runtime, path: string): Promise<FileInfo | und
 
 /**
  * The default database's folder, created 0700 when missing, must be the user's own: a real
- * folder that nobody else can write to. A folder given with --db is the user's choice.
+ * folder that nobody else can write to. The folder of a --db file is the user's choice, and
+ * must exist.
  */
-async function ensureFolder(runtime: Runtime, dir: string, checked: boolean): Promise<void> {
+async function ensureFolder(runtime: Runtime, dir: string): Promise<void> {
   const check = async (): Promise<boolean> => {
     let info: FileInfo;
     try {
@@ -350,7 +351,6 @@ async function ensureFolder(runtime: Runtime, dir: string, checked: boolean): Pr
       if ((e as Error)?.name === "NotFound") return false;
       throw fileError(`use the folder "${dir}" of the usage database`, e);
     }
-    if (!checked) return true;
     const no = (detail: string): never => {
       throw new CliError(`Cannot use the folder "${dir}" of the usage database: ${detail}`);
     };
@@ -371,7 +371,8 @@ async function ensureFolder(runtime: Runtime, dir: string, checked: boolean): Pr
   } catch (e) {
     throw fileError(`create the folder "${dir}" of the usage database`, e);
   }
-  await check();
+  // mkdir succeeds on anything already there by then, a symlink to a folder included.
+  if (!await check()) refuse(join(dir, "usage.db"), "its folder vanished after mkdir");
 }
 
 function sqliteDetail(e: unknown): string {
@@ -588,7 +589,8 @@ export async function readUsageDb(runtime: Runtime, path: string): Promise<Usage
 
 /**
  * Open (creating it 0600 when missing, in a 0700 folder) the usage database at `path` for
- * writing. `defaultPath` says that `path` is the default one, whose folder is checked too.
+ * writing. With `defaultPath` (the default location), the folder is created 0700 when missing
+ * and refused when it is not the user's own; the folder of a --db file must exist.
  */
 export async function openUsageStore(
   runtime: Runtime,
@@ -596,7 +598,7 @@ export async function openUsageStore(
   options: StoreOptions & { defaultPath?: boolean } = {},
 ): Promise<UsageStore> {
   const limits = { ...STORE_LIMITS, ...options.limits };
-  await ensureFolder(runtime, dirname(path), options.defaultPath ?? false);
+  if (options.defaultPath) await ensureFolder(runtime, dirname(path));
   let before = await checkFile(runtime, path);
   if (!before) {
     try {

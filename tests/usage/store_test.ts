@@ -229,6 +229,23 @@ Deno.test("the usage database refuses files that are not the user's own", async 
       `Cannot use the usage database "${path}": it is not a regular file; choose another --db`,
     );
   });
+  await t.step("the default folder, writable by others", async () => {
+    const dir = join(await Deno.makeTempDir({ prefix: "kubectl-token-cache-" }), "kubectl-token");
+    await Deno.mkdir(dir);
+    await Deno.chmod(dir, 0o777);
+    assert.equal(
+      await refusal(openUsageStore(runtimeAt(), join(dir, "usage.db"), { defaultPath: true })),
+      `Cannot use the folder "${dir}" of the usage database: it is writable by others (mode ` +
+        `0777); run "chmod 700 ${dir}"`,
+    );
+  });
+  await t.step("a --db in a folder that does not exist", async () => {
+    const path = join(await tempDb(), "usage.db");
+    assert.equal(
+      await refusal(openUsageStore(runtimeAt(), path)),
+      `Cannot create the usage database "${path}": no such file or directory`,
+    );
+  });
   await t.step("missing, when reading", async () => {
     const path = await tempDb();
     assert.equal(
