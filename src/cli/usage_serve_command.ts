@@ -10,9 +10,9 @@ export function registerUsageServe(usage: CommandTree, run: Run): void {
     .description(
       'An audit webhook backend: the API server (--audit-webhook-config-file) POSTs batches of audit.k8s.io/v1 events over HTTPS; each batch is aggregated at once and answered 200, and the aggregates (per credential: requests, source IPs, user agents, request shapes; token issues; Pod deletions) are written to an SQLite database at most every second, so "kubectl token usage --db" answers from it across restarts. Never stored: a raw event or a token. The database (default $KUBECACHEDIR/kubectl-token/usage.db, else ~/.kube/cache/kubectl-token/usage.db; folder 0700, file 0600) prunes rows older than --retain on every write and caps its size. While the database falls behind, batches get 503 and the API server sends them again. With --client-ca-file only clients with a certificate of that CA may send events. SIGINT or SIGTERM writes what waits and exits 0. -v 1 logs the events per second once a minute, never an event.',
     )
-    .requiredOption("--listen <address>", "Address to listen on: HOST:PORT, [IPv6]:PORT or :PORT")
-    .requiredOption("--tls-cert-file <file>", "Serving certificate (PEM, with its chain)")
-    .requiredOption("--tls-private-key-file <file>", "Private key of the serving certificate (PEM)")
+    .option("--listen <address>", "Address to listen on: HOST:PORT, [IPv6]:PORT or :PORT")
+    .option("--tls-cert-file <file>", "Serving certificate (PEM, with its chain)")
+    .option("--tls-private-key-file <file>", "Private key of the serving certificate (PEM)")
     .option(
       "--client-ca-file <file>",
       "Require client certificates issued by these CAs (PEM); without it anyone may send events",

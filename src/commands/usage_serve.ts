@@ -12,9 +12,9 @@ import type { CredentialUsage, UsageSnapshot } from "../usage/model.ts";
 
 /** Flags of `usage serve`. */
 export interface UsageServeOptions {
-  listen: string;
-  tlsCertFile: string;
-  tlsPrivateKeyFile: string;
+  listen?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
   clientCaFile?: string;
   db?: string;
   retain: string;
@@ -147,14 +147,32 @@ export async function runUsageServe(
   deps: UsageServeDeps = {},
 ): Promise<number> {
   const runtime = ctx.runtime;
-  const listen = parseListen(opts.listen);
+  const required: [string, string | undefined][] = [
+    ["--listen", opts.listen],
+    ["--tls-cert-file", opts.tlsCertFile],
+    ["--tls-private-key-file", opts.tlsPrivateKeyFile],
+  ];
+  const missing = required.filter(([, value]) => !value).map(([flag]) => flag);
+  if (missing.length) {
+    throw new UsageError(
+      `Flag${missing.length > 1 ? "s" : ""} ${missing.join(", ")} ` +
+        `${missing.length > 1 ? "are" : "is"} required: usage serve --listen ADDR ` +
+        "--tls-cert-file FILE --tls-private-key-file FILE",
+    );
+  }
+  const [listenText, certFile, keyFile] = [
+    opts.listen!,
+    opts.tlsCertFile!,
+    opts.tlsPrivateKeyFile!,
+  ];
+  const listen = parseListen(listenText);
   const retainMs = parseDaysFlag("retain", opts.retain);
   const maxBodyBytes = parseSize("max-body-size", opts.maxBodySize);
   const { defaultUsageDbPath, openUsageStore } = await import("../usage/store.ts");
   const path = opts.db ?? defaultUsageDbPath(runtime);
   if (!path) throw new CliError("Cannot find the usage database: set --db, KUBECACHEDIR or HOME");
-  const certPem = await readPem(ctx, "TLS certificate file", opts.tlsCertFile);
-  const keyPem = await readPem(ctx, "TLS private key file", opts.tlsPrivateKeyFile);
+  const certPem = await readPem(ctx, "TLS certificate file", certFile);
+  const keyPem = await readPem(ctx, "TLS private key file", keyFile);
   const clientCaPem = opts.clientCaFile
     ? await readPem(ctx, "client CA file", opts.clientCaFile)
     : undefined;
@@ -181,18 +199,17 @@ export async function runUsageServe(
     store.close();
     const name = (e as Error)?.name ?? "";
     if (name in LISTEN_FAILURES) {
-      throw new CliError(`Cannot listen on "${opts.listen}": ${LISTEN_FAILURES[name]}`);
+      throw new CliError(`Cannot listen on "${listenText}": ${LISTEN_FAILURES[name]}`);
     }
     if (name === "InvalidData") {
       throw new CliError(
-        `Cannot use the TLS certificate "${opts.tlsCertFile}" and key ` +
-          `"${opts.tlsPrivateKeyFile}"${
-            opts.clientCaFile ? ` or the client CA "${opts.clientCaFile}"` : ""
-          }: ` +
+        `Cannot use the TLS certificate "${certFile}" and key "${keyFile}"${
+          opts.clientCaFile ? ` or the client CA "${opts.clientCaFile}"` : ""
+        }: ` +
           `they are not a PEM certificate and its private key`,
       );
     }
-    throw new CliError(`Cannot listen on "${opts.listen}": ${(e as Error)?.message ?? e}`);
+    throw new CliError(`Cannot listen on "${listenText}": ${(e as Error)?.message ?? e}`);
   }
   const host = webhook.hostname.includes(":") ? `[${webhook.hostname}]` : webhook.hostname;
   if (!clientCaPem) {
