@@ -587,6 +587,30 @@ async function serveHttps(
         if (!refused) reject(e);
       });
     });
+  // Deno's node:https accepts an unusable certificate or key and fails each handshake later.
+  const crypto = await import("node:crypto");
+  const invalid = (what: string, e?: unknown) =>
+    Object.assign(new Error(what), { name: "InvalidData", cause: e });
+  let cert;
+  try {
+    cert = new crypto.X509Certificate(options.certPem);
+  } catch (e) {
+    throw invalid("the certificate is not a PEM certificate", e);
+  }
+  let key;
+  try {
+    key = crypto.createPrivateKey(options.keyPem);
+  } catch (e) {
+    throw invalid("the key is not a PEM private key", e);
+  }
+  if (!cert.checkPrivateKey(key)) throw invalid("the key is not the certificate's");
+  if (options.clientCaPem !== undefined) {
+    try {
+      new crypto.X509Certificate(options.clientCaPem);
+    } catch (e) {
+      throw invalid("the client CA is not a PEM certificate", e);
+    }
+  }
   let server;
   try {
     server = https.createServer({

@@ -150,9 +150,16 @@ export function buildProgram(
   // TODO(#14): a stub so that `usage serve` runs on this branch; the lead replaces it with the
   // `usage` command of src/cli/usage_command.ts (which then calls registerUsageServe) at merge.
   const usage = program.command("usage")
-    .usage("<command> [flags]")
+    .usage("serve [flags]")
     .summary("Token usage from the API server's audit events")
-    .description("Token usage from the API server's audit events.");
+    .description("Token usage from the API server's audit events.")
+    .helpCommand(false)
+    .argument("[COMMAND]")
+    .action((command) => {
+      if (command === undefined) throw new UsageError("Subcommand not specified: expected serve");
+      throw new UsageError(`Invalid subcommand "${command}": expected serve`);
+    });
+  completes(usage, { args: { COMMAND: Complete.none } });
   registerUsageServe(usage, run);
 
   program.addHelpText("after", ROOT_HELP);

@@ -1,9 +1,14 @@
 /** The `usage serve` command's flags and help; the work is in src/commands/usage_serve.ts. */
-import type { CommandTree, Run } from "./types.ts";
+import type { Command } from "@commander-js/extra-typings";
+import type { Run } from "./types.ts";
 import { Complete, completes } from "./completion_rules.ts";
 
+/** The `usage` command, whatever its own arguments and flags. */
+// deno-lint-ignore no-explicit-any
+export type UsageCommand = Command<any, any, any>;
+
 /** Add `serve` to the `usage` command. */
-export function registerUsageServe(usage: CommandTree, run: Run): void {
+export function registerUsageServe(usage: UsageCommand, run: Run): void {
   const cmd = usage.command("serve")
     .usage("--listen ADDR --tls-cert-file FILE --tls-private-key-file FILE [flags]")
     .summary("Receive the API server's audit events (webhook backend) into the usage database")

@@ -203,10 +203,9 @@ export async function runUsageServe(
     }
     if (name === "InvalidData") {
       throw new CliError(
-        `Cannot use the TLS certificate "${certFile}" and key "${keyFile}"${
-          opts.clientCaFile ? ` or the client CA "${opts.clientCaFile}"` : ""
-        }: ` +
-          `they are not a PEM certificate and its private key`,
+        `Cannot use the TLS certificate "${certFile}" and key "${keyFile}"` +
+          `${opts.clientCaFile ? ` or the client CA "${opts.clientCaFile}"` : ""}: ` +
+          (e as Error).message,
       );
     }
     throw new CliError(`Cannot listen on "${listenText}": ${(e as Error)?.message ?? e}`);

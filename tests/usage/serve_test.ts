@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { pluginBinDir } from "../e2e/_cli.ts";
+import { type Served, startUsageServe } from "../e2e/_usage_serve.ts";
 import { CertificateAuthority, type KeyPairPem } from "../apiserver/_pki.ts";
 import { denoRuntime, type Runtime } from "../../src/runtime.ts";
 import { readUsageDb } from "../../src/usage/store.ts";
@@ -51,66 +51,18 @@ function runtimeAt(): Runtime {
   return { ...denoRuntime(), now: () => new Date(NOW) };
 }
 
-/** A running `kubectl-token usage serve`. */
-interface Served {
-  url: string;
-  stderr(): string;
-  /** SIGTERM, then the exit code and the whole stderr. */
-  stop(): Promise<{ code: number; stderr: string }>;
-}
-
-async function serve(p: Pki, db: string, extra: string[] = []): Promise<Served> {
-  const child = new Deno.Command(join(await pluginBinDir(), "kubectl-token"), {
-    args: [
-      "usage",
-      "serve",
-      "--listen",
-      "127.0.0.1:0",
-      "--tls-cert-file",
-      p.certFile,
-      "--tls-private-key-file",
-      p.keyFile,
-      "--db",
-      db,
-      ...extra,
-    ],
-    env: { KUBECTL_TOKEN_NOW: NOW, HOME: p.dir, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) text += decoder.decode(chunk, { stream: true });
-  })();
-  const deadline = Date.now() + 30_000;
-  let m: RegExpExecArray | null = null;
-  while (!(m = /Serving the audit webhook on (https:\/\/127\.0\.0\.1:\d+\/)/.exec(text))) {
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`usage serve did not start: ${text}`);
-    }
-    const exited = await Promise.race([
-      child.status.then(() => true),
-      new Promise<false>((r) => setTimeout(() => r(false), 20)),
-    ]);
-    if (exited) {
-      await reading;
-      throw new Error(`usage serve exited: ${text}`);
-    }
-  }
-  const url = m[1];
-  return {
-    url,
-    stderr: () => text,
-    stop: async () => {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await reading;
-      return { code: status.code, stderr: text };
-    },
-  };
+function serve(p: Pki, db: string, extra: string[] = []): Promise<Served> {
+  return startUsageServe([
+    "--listen",
+    "127.0.0.1:0",
+    "--tls-cert-file",
+    p.certFile,
+    "--tls-private-key-file",
+    p.keyFile,
+    "--db",
+    db,
+    ...extra,
+  ], { KUBECTL_TOKEN_NOW: NOW, HOME: p.dir });
 }
 
 function event(user: string, i: number, extra: Partial<AuditEvent> = {}): AuditEvent {
