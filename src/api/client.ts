@@ -14,6 +14,7 @@ import type { Credential, RestConfig } from "../kubeconfig/types.ts";
 import type { Runtime } from "../runtime.ts";
 import { CliError } from "../errors.ts";
 import { ApiError, connectionError } from "./errors.ts";
+import { encodeBase64 } from "../encoding/base64.ts";
 
 /** A decoded API response. */
 export interface ApiResponse<T> {
@@ -112,7 +113,7 @@ export class ApiClient {
     };
     if (credential.token) headers["Authorization"] = `Bearer ${credential.token}`;
     else if (credential.username !== undefined) {
-      const basic = btoa(`${credential.username}:${credential.password ?? ""}`);
+      const basic = encodeBase64(`${credential.username}:${credential.password ?? ""}`);
       headers["Authorization"] = `Basic ${basic}`;
     }
     const imp = this.config.impersonate;
@@ -298,7 +299,7 @@ function target(
     const withAuth = { ...headers };
     if (proxy.username) {
       const user = decodeURIComponent(proxy.username);
-      const basic = btoa(`${user}:${decodeURIComponent(proxy.password)}`);
+      const basic = encodeBase64(`${user}:${decodeURIComponent(proxy.password)}`);
       withAuth["Proxy-Authorization"] = `Basic ${basic}`;
     }
     return { host: proxy.hostname, port: proxy.port || "80", path: url.href, headers: withAuth };

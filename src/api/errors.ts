@@ -14,9 +14,15 @@ export class ApiError extends CliError {
 
   constructor(
     message: string,
-    options: { code: number; reason?: string; retryAfterSeconds?: number; detail?: string },
+    options: {
+      code: number;
+      reason?: string;
+      retryAfterSeconds?: number;
+      detail?: string;
+      cause?: unknown;
+    },
   ) {
-    super(message, { detail: options.detail });
+    super(message, { detail: options.detail, cause: options.cause });
     this.code = options.code;
     this.reason = options.reason;
     this.retryAfterSeconds = options.retryAfterSeconds;
@@ -54,6 +60,29 @@ export class ApiError extends CliError {
       detail: status ? undefined : text.slice(0, 200),
     });
   }
+}
+
+/**
+ * A failed call again, its message saying first what failed: `${action}: ${e.message}`, or
+ * `${action}: ${byCode[e.code]}` when the status code has its own explanation, and `; ${hint}`
+ * after it when a hint says what to do instead. The new error
+ * keeps the code, reason and detail and has `e` as its cause; anything that is not an
+ * {@link ApiError} is returned as it is. Use it as `throw wrapApiError(e, "Cannot read ...")`.
+ */
+export function wrapApiError(
+  e: unknown,
+  action: string,
+  options: { byCode?: Partial<Record<number, string>>; hint?: string } = {},
+): unknown {
+  if (!(e instanceof ApiError)) return e;
+  const hint = options.hint ? `; ${options.hint}` : "";
+  return new ApiError(`${action}: ${options.byCode?.[e.code] ?? e.message}${hint}`, {
+    code: e.code,
+    reason: e.reason,
+    retryAfterSeconds: e.retryAfterSeconds,
+    detail: e.detail,
+    cause: e,
+  });
 }
 
 interface Status {

@@ -1,9 +1,11 @@
 /**
  * Pods and the workloads that own them, as the audit reads them: typed functions over the REST
- * paths (the shape issue #12 moves all API access to), so commands never build these paths.
+ * paths, so commands never build these paths.
  */
 import type { ApiClient } from "./client.ts";
 import { ApiError } from "./errors.ts";
+import { listPages } from "./list.ts";
+import { deleteObject, type DeleteOptions, segment } from "./meta.ts";
 
 /** An owner reference, as in `metadata.ownerReferences`. */
 export interface OwnerReference {
@@ -52,33 +54,47 @@ export interface OwnedObject {
 export interface PageOptions {
   /** Items per request (`limit`); 0 for all at once. */
   chunkSize: number;
+  /** Overrides the client's timeout for each request. */
+  timeoutMs?: number;
 }
 
-interface ListPage<T> {
-  metadata?: { continue?: string };
-  items?: T[];
+function podsPath(namespace?: string, name?: string): string {
+  const base = namespace === undefined
+    ? "/api/v1/pods"
+    : `/api/v1/namespaces/${segment(namespace)}/pods`;
+  return name === undefined ? base : `${base}/${segment(name)}`;
 }
 
 /**
  * List the Pods of one namespace (or of all, when undefined) page by page (`limit`/`continue`),
  * handing each page to `onPage` before asking for the next.
  */
-export async function listPods(
+export function listPods(
   client: ApiClient,
   namespace: string | undefined,
   options: PageOptions & { onPage: (pods: PodLike[]) => void | Promise<void> },
 ): Promise<void> {
-  const path = namespace === undefined
-    ? "/api/v1/pods"
-    : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
-  let token: string | undefined;
-  do {
-    const page = await client.get<ListPage<PodLike>>(path, {
-      query: { limit: options.chunkSize > 0 ? options.chunkSize : undefined, continue: token },
-    });
-    await options.onPage(page.items ?? []);
-    token = page.metadata?.continue || undefined;
-  } while (token);
+  return listPages<PodLike>(client, podsPath(namespace), options);
+}
+
+/** GET one Pod. */
+export function getPod(
+  client: ApiClient,
+  namespace: string,
+  name: string,
+  options: { timeoutMs?: number } = {},
+): Promise<PodLike> {
+  return client.get<PodLike>(podsPath(namespace, name), options);
+}
+
+/** DELETE a Pod, only while it still has `uid` when one is given. */
+export function deletePod(
+  client: ApiClient,
+  namespace: string,
+  name: string,
+  options: DeleteOptions = {},
+): Promise<void> {
+  return deleteObject(client, podsPath(namespace, name), options);
 }
 
 /** Where the owners that can themselves be owned are served. */
@@ -104,8 +120,7 @@ export async function readOwner(
 ): Promise<OwnedObject | undefined> {
   const template = OWNER_PATHS[kind];
   if (!template) return undefined;
-  const path = template.replace("{ns}", encodeURIComponent(namespace))
-    .replace("{name}", encodeURIComponent(name));
+  const path = template.replace("{ns}", segment(namespace)).replace("{name}", segment(name));
   try {
     return await client.get<OwnedObject>(path);
   } catch (e) {

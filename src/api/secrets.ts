@@ -1,61 +1,38 @@
-/**
- * Typed calls for core/v1 Secrets and ServiceAccounts (TODO(#12): the shape the other commands
- * move to): no command builds these paths by hand.
- */
+/** Typed calls for core/v1 Secrets: no command builds these paths by hand. */
 import type { ApiClient } from "./client.ts";
+import { listAll, type ListOptions, listPages } from "./list.ts";
+import { deleteObject, type DeleteOptions, type ObjectMeta, segment } from "./meta.ts";
 
-/** Object metadata as these calls read and write it. */
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: {
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-    blockOwnerDeletion?: boolean;
-  }[];
-}
+export type { ObjectMeta } from "./meta.ts";
 
-/** A core/v1 Secret. */
+/** A core/v1 Secret: the one type of a Secret in this code base. */
 export interface Secret {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
   type?: string;
+  /** Values are base64 (see src/encoding/base64.ts). */
   data?: Record<string, string>;
 }
 
-/** A core/v1 ServiceAccount (the fields used here). */
-export interface ServiceAccount {
-  metadata: ObjectMeta;
-}
+/** The type of a legacy service-account token Secret. */
+export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
+/** The annotation of a legacy token Secret naming its service account. */
+export const SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name";
+/** The annotation of a legacy token Secret holding its service account's UID. */
+export const SERVICE_ACCOUNT_UID_ANNOTATION = "kubernetes.io/service-account.uid";
 
-/** Options of a paged list. */
-export interface ListOptions {
+/** Options of {@link listSecrets}. */
+export interface SecretListOptions extends ListOptions {
   /** Every namespace when undefined. */
   namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  /** Objects per request (0: all at once). */
-  chunkSize?: number;
 }
-
-const enc = encodeURIComponent;
 
 function secretsPath(namespace?: string, name?: string): string {
   const base = namespace === undefined
     ? "/api/v1/secrets"
-    : `/api/v1/namespaces/${enc(namespace)}/secrets`;
-  return name === undefined ? base : `${base}/${enc(name)}`;
+    : `/api/v1/namespaces/${segment(namespace)}/secrets`;
+  return name === undefined ? base : `${base}/${segment(name)}`;
 }
 
 /** GET one Secret. */
@@ -94,51 +71,28 @@ export async function patchSecretMetadata(
   })).body;
 }
 
-/** DELETE a Secret, only while it still has `uid` (a recreated namesake is left alone). */
-export async function deleteSecret(
+/** DELETE a Secret, only while it still has `uid` when one is given. */
+export function deleteSecret(
   client: ApiClient,
   namespace: string,
   name: string,
-  options: { uid?: string } = {},
+  options: DeleteOptions = {},
 ): Promise<void> {
-  await client.request("DELETE", secretsPath(namespace, name), {
-    body: {
-      apiVersion: "v1",
-      kind: "DeleteOptions",
-      ...(options.uid ? { preconditions: { uid: options.uid } } : {}),
-    },
-  });
+  return deleteObject(client, secretsPath(namespace, name), options);
+}
+
+/** List Secrets page by page (`limit`/`continue`), handing each page to `onPage`. */
+export function listSecretPages(
+  client: ApiClient,
+  options: SecretListOptions & { onPage: (secrets: Secret[]) => void | Promise<void> },
+): Promise<void> {
+  return listPages<Secret>(client, secretsPath(options.namespace), options);
 }
 
 /** List Secrets page by page (`limit`/`continue`); returns them all. */
-export async function listSecrets(client: ApiClient, options: ListOptions = {}): Promise<Secret[]> {
-  const items: Secret[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.get<{ items?: Secret[]; metadata?: { continue?: string } }>(
-      secretsPath(options.namespace),
-      {
-        query: {
-          labelSelector: options.labelSelector || undefined,
-          fieldSelector: options.fieldSelector || undefined,
-          limit: options.chunkSize ? options.chunkSize : undefined,
-          continue: token,
-        },
-      },
-    );
-    items.push(...(page.items ?? []));
-    token = page.metadata?.continue || undefined;
-  } while (token);
-  return items;
-}
-
-/** GET one ServiceAccount. */
-export function getServiceAccount(
+export function listSecrets(
   client: ApiClient,
-  namespace: string,
-  name: string,
-): Promise<ServiceAccount> {
-  return client.get<ServiceAccount>(
-    `/api/v1/namespaces/${enc(namespace)}/serviceaccounts/${enc(name)}`,
-  );
+  options: SecretListOptions = {},
+): Promise<Secret[]> {
+  return listAll<Secret>(client, secretsPath(options.namespace), options);
 }

@@ -1,6 +1,7 @@
 /**
- * The audit's walk over the cluster: service accounts, legacy token Secrets and bootstrap token
- * Secrets, listed in pages (`limit`/`continue`) with the Secret type selected on the server.
+ * The audit's walk over the cluster: service accounts, legacy token Secrets, bootstrap token
+ * Secrets and the registry entries of revocable tokens, listed in pages (`limit`/`continue`)
+ * with the Secret type selected on the server.
  * Each page is turned into items and handed on before the next is asked for, so memory holds
  * one page plus the UIDs of the service accounts (needed to tell orphaned Secrets). A list the
  * server refuses (403) is recorded and skipped, so that what may be listed is still audited.
@@ -11,12 +12,15 @@ import { listPods, type OwnedObject, readOwner } from "../api/pods.ts";
 import { BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE, type SecretLike } from "../bootstrap/secret.ts";
 import {
   auditBootstrapSecret,
+  auditIssuedSecret,
   type AuditItem,
   type AuditRules,
   auditSecret,
   auditServiceAccount,
   SERVICE_ACCOUNT_TOKEN_TYPE,
 } from "./findings.ts";
+import type { Secret } from "../api/secrets.ts";
+import { ISSUED_TOKEN_TYPE } from "../registry/issued.ts";
 import { ConsumerIndex, resolveWorkloads, withConsumers } from "./consumers.ts";
 
 /** What to walk. */
@@ -29,7 +33,11 @@ export interface ScanOptions extends AuditRules {
   bootstrap: boolean;
   /** Called after each page with the counts so far (for a progress line). */
   progress?: (counts: ScanCounts) => void;
-  /** Which kinds to report (default: all); service accounts are still read for Secrets. */
+  /**
+   * Which kinds to report; service accounts are still read for Secrets. The default, all but
+   * "issued", is what revoke's selectors walk: they never pick a registry entry (that is
+   * `revoke issued`'s job), so they need not list them.
+   */
   kinds?: ReadonlySet<AuditKind>;
   /** A label selector sent with every list that produces items (`labelSelector`). */
   labelSelector?: string;
@@ -38,13 +46,18 @@ export interface ScanOptions extends AuditRules {
 }
 
 /** The kinds of object the audit reports. */
-export type AuditKind = "secret" | "bootstrap" | "serviceaccount";
+export type AuditKind = "secret" | "bootstrap" | "serviceaccount" | "issued";
 /** Every {@link AuditKind}. */
-export const AUDIT_KINDS: readonly AuditKind[] = ["secret", "bootstrap", "serviceaccount"];
+export const AUDIT_KINDS: readonly AuditKind[] = [
+  "secret",
+  "bootstrap",
+  "serviceaccount",
+  "issued",
+];
 
 /** A list the server would not give (403 Forbidden), and what that means for the audit. */
 export interface RefusedList {
-  /** "serviceaccounts", "pods", "secrets" or "bootstrap tokens". */
+  /** "serviceaccounts", "pods", "secrets", "bootstrap tokens" or "issued tokens". */
   resource: string;
   /** Undefined for a list over all namespaces. */
   namespace?: string;
@@ -66,6 +79,8 @@ export interface ScanCounts {
   serviceAccounts: number;
   secrets: number;
   bootstrapTokens: number;
+  /** Registry entries (revocable tokens). */
+  issuedTokens: number;
 }
 
 interface ListPage<T> {
@@ -87,9 +102,14 @@ export async function scan(
   options: ScanOptions,
   onPage: (items: AuditItem[]) => void | Promise<void>,
 ): Promise<ScanResult> {
-  const counts: ScanCounts = { serviceAccounts: 0, secrets: 0, bootstrapTokens: 0 };
+  const counts: ScanCounts = {
+    serviceAccounts: 0,
+    secrets: 0,
+    bootstrapTokens: 0,
+    issuedTokens: 0,
+  };
   const result: ScanResult = { ...counts, refused: [], lists: 0 };
-  const kinds = options.kinds ?? new Set(AUDIT_KINDS);
+  const kinds = options.kinds ?? new Set(AUDIT_KINDS.filter((k) => k !== "issued"));
   const selector: Record<string, string> = options.labelSelector
     ? { labelSelector: options.labelSelector }
     : {};
@@ -244,6 +264,30 @@ export async function scan(
             if (item) items.push(item);
           }
           counts.bootstrapTokens += items.length;
+          options.progress?.(counts);
+          await onPage(items);
+        },
+      ));
+  }
+  if (kinds.has("issued")) {
+    // The entries are Secrets of their own type: never legacy tokens, so never "orphaned" (the
+    // garbage collector deletes an entry with its service account) and never revoke's to take.
+    await attempt("issued tokens", options.namespace, undefined, () =>
+      pages<Secret>(
+        client,
+        `${base}/secrets`,
+        { fieldSelector: `type=${ISSUED_TOKEN_TYPE}`, ...selector },
+        options,
+        async (list) => {
+          const items: AuditItem[] = [];
+          for (const secret of list) {
+            const item = secret.metadata && auditIssuedSecret(secret, options);
+            if (!item) continue;
+            counts.issuedTokens++;
+            // Only an entry with a finding is an item (as a service account that mounts no
+            // token is not): a live revocable token is fine, and `issued` lists them all.
+            if (item.findings.length) items.push(item);
+          }
           options.progress?.(counts);
           await onPage(items);
         },

@@ -4,18 +4,31 @@
  */
 import { UsageError } from "../errors.ts";
 import { rfc3339 } from "../output/duration.ts";
+import type { Secret } from "../api/secrets.ts";
+import { decodeBase64, encodeBase64 } from "../encoding/base64.ts";
+import {
+  BOOTSTRAP_NAMESPACE,
+  BOOTSTRAP_TOKEN,
+  BOOTSTRAP_TOKEN_FORM,
+  BOOTSTRAP_TOKEN_TYPE,
+  bootstrapSecretName,
+  isBootstrapTokenId,
+  tokenIdOfSecretName,
+} from "./token.ts";
 
-/** The Secret type of bootstrap tokens. */
-export const BOOTSTRAP_TOKEN_TYPE = "bootstrap.kubernetes.io/token";
-/** The namespace bootstrap tokens live in. */
-export const BOOTSTRAP_NAMESPACE = "kube-system";
+export { BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE, bootstrapSecretName } from "./token.ts";
+
+/**
+ * @deprecated TODO(#12): src/audit/findings.ts and scan.ts still use this name; use
+ * {@link Secret} from src/api/secrets.ts.
+ */
+export type SecretLike = Secret;
+
 /** The usages a bootstrap token may have. */
 export const BOOTSTRAP_USAGES = ["signing", "authentication"] as const;
 /** kubeadm's default extra group for node join tokens. */
 export const DEFAULT_BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token";
 
-const TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-const TOKEN_ID = /^[a-z0-9]{6}$/;
 // k8s.io/cluster-bootstrap/token/api: BootstrapGroupPattern.
 const GROUP = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
 
@@ -34,17 +47,12 @@ export interface BootstrapTokenInfo {
   description?: string;
 }
 
-/** The Secret name for a token ID. */
-export function bootstrapSecretName(id: string): string {
-  return `bootstrap-token-${id}`;
-}
-
 /** Split a token into ID and secret; throws a UsageError naming `what` when it is malformed. */
 export function parseBootstrapToken(token: string, what: string): { id: string; secret: string } {
-  const m = TOKEN.exec(token.trim());
+  const m = BOOTSTRAP_TOKEN.exec(token.trim());
   if (!m) {
     throw new UsageError(
-      `Invalid ${what}: a bootstrap token has the form [a-z0-9]{6}.[a-z0-9]{16}`,
+      `Invalid ${what}: a bootstrap token has the form ${BOOTSTRAP_TOKEN_FORM}`,
     );
   }
   return { id: m[1], secret: m[2] };
@@ -53,12 +61,13 @@ export function parseBootstrapToken(token: string, what: string): { id: string; 
 /** Take a token ID, or the ID of a whole token (its secret half is dropped at once). */
 export function bootstrapTokenIdOf(value: string): string {
   const v = value.trim();
-  if (TOKEN_ID.test(v)) return v;
-  const m = TOKEN.exec(v);
+  if (isBootstrapTokenId(v)) return v;
+  const m = BOOTSTRAP_TOKEN.exec(v);
   if (m) return m[1];
   // Never echo the value: it may be a mistyped token.
   throw new UsageError(
-    "Invalid bootstrap token ID: expected 6 characters [a-z0-9], or a whole token [a-z0-9]{6}.[a-z0-9]{16}",
+    "Invalid bootstrap token ID: expected 6 characters [a-z0-9], or a whole token " +
+      BOOTSTRAP_TOKEN_FORM,
   );
 }
 
@@ -95,7 +104,7 @@ export function parseGroups(values: string[]): string[] {
 export function bootstrapSecret(
   token: { id: string; secret: string },
   options: { expires?: Date; usages: string[]; groups: string[]; description?: string },
-): Record<string, unknown> {
+): Secret {
   const data: Record<string, string> = {
     "token-id": token.id,
     "token-secret": token.secret,
@@ -109,24 +118,24 @@ export function bootstrapSecret(
     kind: "Secret",
     metadata: { name: bootstrapSecretName(token.id), namespace: BOOTSTRAP_NAMESPACE },
     type: BOOTSTRAP_TOKEN_TYPE,
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, base64(v)])),
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, encodeBase64(v)])),
   };
 }
 
 /** Read a bootstrap token Secret; the token secret is never looked at. */
-export function readBootstrapSecret(secret: SecretLike): BootstrapTokenInfo | undefined {
+export function readBootstrapSecret(secret: Secret): BootstrapTokenInfo | undefined {
   const name = secret.metadata?.name ?? "";
   const data = secret.data ?? {};
   const get = (key: string) => {
     const v = data[key];
     if (typeof v !== "string") return undefined;
     try {
-      return new TextDecoder().decode(Uint8Array.from(atob(v), (c) => c.charCodeAt(0)));
+      return new TextDecoder().decode(decodeBase64(v));
     } catch {
       return undefined;
     }
   };
-  const id = get("token-id") ?? name.replace(/^bootstrap-token-/, "");
+  const id = get("token-id") ?? tokenIdOfSecretName(name) ?? name;
   if (!id) return undefined;
   const expiration = get("expiration");
   let expires: Date | undefined;
@@ -149,24 +158,4 @@ export function readBootstrapSecret(secret: SecretLike): BootstrapTokenInfo | un
     groups: (get("auth-extra-groups") ?? "").split(",").map((g) => g.trim()).filter((g) => g),
     description: get("description") || undefined,
   };
-}
-
-/** The fields of a Secret that are read here. */
-export interface SecretLike {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  type?: string;
-  data?: Record<string, unknown>;
-}
-
-function base64(text: string): string {
-  let bin = "";
-  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
-  return btoa(bin);
 }

@@ -1,6 +1,33 @@
-/** Bootstrap tokens (`[a-z0-9]{6}.[a-z0-9]{16}`) and the Secret that holds one. */
+/**
+ * Bootstrap tokens (`[a-z0-9]{6}.[a-z0-9]{16}`) and where they are stored: the one definition of
+ * their shape, the Secret's namespace, name and type. It loads nothing, so decoding and
+ * redaction can use it.
+ */
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+const ID = "[a-z0-9]{6}";
+const SECRET = "[a-z0-9]{16}";
+
+/** The form of a bootstrap token, as messages state it. */
+export const BOOTSTRAP_TOKEN_FORM = `${ID}.${SECRET}`;
+/** A whole bootstrap token; group 1 is the ID, group 2 the secret. */
+export const BOOTSTRAP_TOKEN = new RegExp(`^(${ID})\\.(${SECRET})$`);
+/** A bootstrap token ID. */
+export const BOOTSTRAP_TOKEN_ID = new RegExp(`^${ID}$`);
+/** A bootstrap token anywhere in a text, not inside a longer word (global: for replacing). */
+export const BOOTSTRAP_TOKEN_IN_TEXT = new RegExp(
+  `(?<![A-Za-z0-9_-])${ID}\\.${SECRET}(?![A-Za-z0-9_-])`,
+  "g",
+);
+
+/** The Secret type of bootstrap tokens. */
+export const BOOTSTRAP_TOKEN_TYPE = "bootstrap.kubernetes.io/token";
+/** The namespace bootstrap tokens live in. */
+export const BOOTSTRAP_NAMESPACE = "kube-system";
+/** @deprecated TODO(#12): rotate.ts still uses this name; use {@link BOOTSTRAP_TOKEN_TYPE}. */
+export const BOOTSTRAP_TOKEN_SECRET_TYPE = BOOTSTRAP_TOKEN_TYPE;
+
+const SECRET_NAME_PREFIX = "bootstrap-token-";
 
 /** A bootstrap token: the public ID, the secret half and both joined by a dot. */
 export interface BootstrapToken {
@@ -10,17 +37,22 @@ export interface BootstrapToken {
   token: string;
 }
 
-/** The Secret type of bootstrap tokens. */
-export const BOOTSTRAP_TOKEN_SECRET_TYPE = "bootstrap.kubernetes.io/token";
-
 /** The name of the Secret in `kube-system` that holds the bootstrap token `id`. */
 export function bootstrapSecretName(id: string): string {
-  return `bootstrap-token-${id}`;
+  return `${SECRET_NAME_PREFIX}${id}`;
+}
+
+/**
+ * What follows `bootstrap-token-` in a Secret's name (the token ID, when the name is valid), or
+ * undefined when the name does not start so.
+ */
+export function tokenIdOfSecretName(name: string): string | undefined {
+  return name.startsWith(SECRET_NAME_PREFIX) ? name.slice(SECRET_NAME_PREFIX.length) : undefined;
 }
 
 /** Whether `id` is a valid bootstrap token ID (`[a-z0-9]{6}`). */
 export function isBootstrapTokenId(id: string): boolean {
-  return /^[a-z0-9]{6}$/.test(id);
+  return BOOTSTRAP_TOKEN_ID.test(id);
 }
 
 /**

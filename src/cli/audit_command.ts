@@ -12,7 +12,7 @@ export function registerAudit(program: CommandTree, run: Run): void {
     .usage("[flags]")
     .summary("List token-bearing objects and what is wrong with them")
     .description(
-      "Inventory of legacy service-account token Secrets, bootstrap tokens and service accounts that mount tokens automatically, in one namespace or all, with findings: long-lived, unused, never used, orphaned, invalidated, expired, without expiry. Bootstrap tokens (kube-system) are included with -A or -n kube-system. Lists are read in pages, so memory stays flat on large clusters.",
+      "Inventory of legacy service-account token Secrets, bootstrap tokens, service accounts that mount tokens automatically and issued (revocable) tokens, in one namespace or all, with findings: long-lived, unused, never used, orphaned, invalidated, expired, without expiry, expired but never pruned. Bootstrap tokens (kube-system) are included with -A or -n kube-system. Lists are read in pages, so memory stays flat on large clusters.",
     )
     .option("-A, --all-namespaces", "Audit every namespace")
     .option(
@@ -26,7 +26,7 @@ export function registerAudit(program: CommandTree, run: Run): void {
     )
     .option(
       "--kind <kinds>",
-      "Audit only these kinds: secret, bootstrap, serviceaccount (comma list or repeated)",
+      "Audit only these kinds: secret, bootstrap, serviceaccount, issued (comma list or repeated)",
       collect,
     )
     .option(
@@ -52,6 +52,9 @@ Findings and their severity:
   no-expiry (high)      a bootstrap token that never expires
   automount (info)      a service account that mounts a token into its pods
   in-use (info)         Pods still use the Secret token (replacement: -o yaml)
+  unpruned (low)        an issued token (create --revocable) past its expiry whose registry
+                        entry was never deleted: harmless (the token no longer works) but
+                        "issued" still lists it; kubectl token issued --prune deletes it
 
 Who uses each legacy token Secret: the Pods of its namespace that name it in a secret volume, a
 projected volume source, env (secretKeyRef) or envFrom, in any phase (imagePullSecrets do not
@@ -93,7 +96,7 @@ Examples:
       "--unused-for": Complete.none,
       "--fail-on": Complete.values(...SEVERITY_VALUES),
       "--severity": Complete.values(...SEVERITY_VALUES),
-      "--kind": Complete.values("secret", "bootstrap", "serviceaccount"),
+      "--kind": Complete.values("secret", "bootstrap", "serviceaccount", "issued"),
       "--selector": Complete.none,
       "--output": Complete.fromHelp,
       "--chunk-size": Complete.none,

@@ -4,6 +4,7 @@ import type { ConnectionFlags, Credential, RestConfig } from "../kubeconfig/type
 import type { Runtime } from "../runtime.ts";
 import { VERSION } from "../version.ts";
 import { redactorOf } from "../output/redact.ts";
+import { encodeBase64 } from "../encoding/base64.ts";
 
 /** Per-run state shared by the commands; resolves configuration and credential once. */
 export class CommandContext {
@@ -46,10 +47,8 @@ export class CommandContext {
         this.secret(credential.password);
         this.secret(credential.keyPem);
         if (credential.username !== undefined) {
-          // As the Authorization header carries it (a name btoa cannot encode fails later).
-          try {
-            this.secret(btoa(`${credential.username}:${credential.password ?? ""}`));
-          } catch { /* nothing to remember */ }
+          // As the Authorization header carries it (UTF-8, as kubectl sends it).
+          this.secret(encodeBase64(`${credential.username}:${credential.password ?? ""}`));
         }
         if (this.flags.token && credential.certPem) {
           // kubectl sends both, and the API server goes by the certificate.

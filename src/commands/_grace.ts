@@ -1,5 +1,5 @@
 /** Deleting something after a grace period, the way rotate retires what it replaced. */
-import { ApiError } from "../api/errors.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { formatGoDuration } from "../output/duration.ts";
 
@@ -50,8 +50,7 @@ export async function removeAfterGrace(
       err.write(`${what} was already ${words.gone}\n`);
       return;
     }
-    if (e instanceof ApiError) e.message = `Cannot ${words.verb} ${what}: ${e.message}`;
-    throw e;
+    throw wrapApiError(e, `Cannot ${words.verb} ${what}`);
   }
   err.write(`${what} ${words.done}\n`);
 }

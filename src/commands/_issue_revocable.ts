@@ -4,20 +4,16 @@
  * No token outlives a failure here: whenever a step after the TokenRequest fails, the entry is
  * deleted again, which ends the token.
  */
-import { ApiError } from "../api/errors.ts";
-import {
-  createSecret,
-  deleteSecret,
-  getServiceAccount,
-  patchSecretMetadata,
-  type ServiceAccount,
-} from "../api/secrets.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
+import { createSecret, deleteSecret, patchSecretMetadata } from "../api/secrets.ts";
+import { getServiceAccount, type ServiceAccount } from "../api/serviceaccounts.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError } from "../errors.ts";
 import { decodeJwt } from "../jwt/decode.ts";
 import { entrySecret, issuedAnnotations } from "../registry/issued.ts";
 import type { CreateRequest } from "./create.ts";
-import { type IssuedToken, requestToken, type ServiceAccountRef } from "./_token_request.ts";
+import { type IssuedToken, requestToken } from "./_token_request.ts";
+import type { ServiceAccountRef } from "./_service_account.ts";
 
 /** A revocable token and its registry entry. */
 export interface RevocableToken extends IssuedToken {
@@ -37,8 +33,7 @@ export async function issueRevocable(
   try {
     account = await getServiceAccount(client, sa.namespace, sa.name);
   } catch (e) {
-    if (e instanceof ApiError) e.message = `${what}: ${e.message}`;
-    throw e;
+    throw wrapApiError(e, what);
   }
   const requester = await requesterName(ctx);
   let secret;
@@ -55,13 +50,14 @@ export async function issueRevocable(
       }),
     );
   } catch (e) {
-    if (e instanceof ApiError && e.code === 403) {
-      e.message = `${what}: you may not create Secrets in namespace "${sa.namespace}" (the ` +
-        `registry entry needs the "create" right on "secrets"): ${e.message}`;
-    } else if (e instanceof ApiError) {
-      e.message = `${what}: cannot create its registry entry: ${e.message}`;
-    }
-    throw e;
+    throw e instanceof ApiError && e.code === 403
+      ? wrapApiError(e, what, {
+        byCode: {
+          403: `you may not create Secrets in namespace "${sa.namespace}" (the registry entry ` +
+            `needs the "create" right on "secrets"): ${e.message}`,
+        },
+      })
+      : wrapApiError(e, `${what}: cannot create its registry entry`);
   }
   const entry = {
     namespace: sa.namespace,

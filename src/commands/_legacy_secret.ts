@@ -14,7 +14,18 @@
 import type { ApiClient } from "../api/client.ts";
 import { ApiError } from "../api/errors.ts";
 import type { Output, Runtime } from "../runtime.ts";
-import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../audit/findings.ts";
+import {
+  deleteSecret,
+  getSecret,
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+} from "../api/secrets.ts";
+import {
+  getServiceAccount,
+  patchServiceAccount,
+  type ServiceAccount,
+} from "../api/serviceaccounts.ts";
+import { getServerVersion } from "../api/discovery.ts";
 
 /** The Secret to delete. */
 export interface LegacySecretRef {
@@ -38,20 +49,15 @@ export interface ControllerOutlook {
   replacedOnDelete: boolean;
 }
 
-interface ServiceAccountObject {
-  metadata?: { resourceVersion?: string };
-  secrets?: { name?: string }[];
-}
-
 /** Read the server's version and the account, and say what deleting the Secret will cause. */
 export async function controllerOutlook(
   client: ApiClient,
   ref: LegacySecretRef,
 ): Promise<ControllerOutlook> {
   const { version, autoCreates } = await serverVersion(client);
-  let sa: ServiceAccountObject | undefined;
+  let sa: ServiceAccount | undefined;
   try {
-    sa = await client.get<ServiceAccountObject>(accountPath(ref));
+    sa = await getServiceAccount(client, ref.namespace, ref.serviceAccount);
   } catch (e) {
     // A user who may delete Secrets but not read accounts (or an account that is gone).
     if (!(e instanceof ApiError)) throw e;
@@ -80,7 +86,7 @@ const versions = new WeakMap<ApiClient, Promise<{ version?: string; autoCreates:
 function serverVersion(client: ApiClient): Promise<{ version?: string; autoCreates: boolean }> {
   let known = versions.get(client);
   if (!known) {
-    known = client.get<{ major?: string; minor?: string; gitVersion?: string }>("/version")
+    known = getServerVersion(client)
       .then((v) => ({
         version: v.gitVersion,
         autoCreates: v.major === "1" && parseInt(v.minor ?? "", 10) < 24,
@@ -98,13 +104,9 @@ async function isTokenSecretOf(
   name: string,
 ): Promise<boolean> {
   try {
-    const s = await client.get<
-      { type?: string; metadata?: { annotations?: Record<string, string> } }
-    >(
-      `/api/v1/namespaces/${enc(ref.namespace)}/secrets/${enc(name)}`,
-    );
+    const s = await getSecret(client, ref.namespace, name);
     return s.type === SERVICE_ACCOUNT_TOKEN_TYPE &&
-      s.metadata?.annotations?.["kubernetes.io/service-account.name"] === ref.serviceAccount;
+      s.metadata?.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] === ref.serviceAccount;
   } catch (e) {
     if (e instanceof ApiError) return false;
     throw e;
@@ -132,33 +134,15 @@ export async function listSuccessor(
   const index = outlook.listed?.indexOf(ref.name) ?? -1;
   if (index < 0) return undefined;
   try {
-    await client.request("PATCH", accountPath(ref), {
-      contentType: "application/json-patch+json",
-      body: [
-        { op: "test", path: `/secrets/${index}/name`, value: ref.name },
-        { op: "replace", path: `/secrets/${index}`, value: { name: successor } },
-      ],
-    });
+    await patchServiceAccount(client, ref.namespace, ref.serviceAccount, [
+      { op: "test", path: `/secrets/${index}/name`, value: ref.name },
+      { op: "replace", path: `/secrets/${index}`, value: { name: successor } },
+    ]);
     return undefined;
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     return e.code === 422 ? "its secrets list changed meanwhile" : e.message;
   }
-}
-
-/** DELETE the Secret while it still has its UID. */
-export function deleteSecret(client: ApiClient, ref: LegacySecretRef): Promise<unknown> {
-  return client.request(
-    "DELETE",
-    `/api/v1/namespaces/${enc(ref.namespace)}/secrets/${enc(ref.name)}`,
-    {
-      body: {
-        apiVersion: "v1",
-        kind: "DeleteOptions",
-        ...(ref.uid ? { preconditions: { uid: ref.uid } } : {}),
-      },
-    },
-  );
 }
 
 /**
@@ -177,7 +161,7 @@ export async function awaitReplacement(
   let delay = 200;
   for (;;) {
     try {
-      const sa = await client.get<ServiceAccountObject>(accountPath(ref));
+      const sa = await getServiceAccount(client, ref.namespace, ref.serviceAccount);
       const added = (sa.secrets ?? []).map((s) => s.name ?? "").find((n) => n && !before.has(n));
       if (added) return added;
     } catch (e) {
@@ -215,14 +199,6 @@ export function reportReplacement(
   }
 }
 
-function accountPath(ref: LegacySecretRef): string {
-  return `/api/v1/namespaces/${enc(ref.namespace)}/serviceaccounts/${enc(ref.serviceAccount)}`;
-}
-
-function enc(s: string): string {
-  return encodeURIComponent(s);
-}
-
 /**
  * Delete a Secret that `successor` replaces (`rotate secret --delete-old`): list the successor in
  * the account's `secrets` in its place first, so that the controller of a server before 1.24
@@ -244,5 +220,5 @@ export async function retireSecret(
         }) will create one more token Secret for the account\n`,
     );
   }
-  await deleteSecret(client, ref);
+  await deleteSecret(client, ref.namespace, ref.name, { uid: ref.uid });
 }

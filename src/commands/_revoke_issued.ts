@@ -3,7 +3,8 @@
  * (with a UID precondition), then prove it dead with TokenReview when the caller holds the
  * token, or say how long the server's login cache may still accept it.
  */
-import { ApiError } from "../api/errors.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
+import { reviewToken as tokenReview } from "../api/reviews.ts";
 import { deleteSecret, getSecret, type Secret } from "../api/secrets.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError, UsageError } from "../errors.ts";
@@ -78,13 +79,12 @@ export async function runRevokeIssued(
   try {
     secret = await getSecret(client, ns, id);
   } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = e.code === 404
-        ? `${what}: it is not in the registry (no Secret "${id}" in namespace "${ns}"; see ` +
-          `kubectl token issued -n ${ns})`
-        : `${what}: ${e.message}`;
-    }
-    throw e;
+    throw wrapApiError(e, what, {
+      byCode: {
+        404: `it is not in the registry (no Secret "${id}" in namespace "${ns}"; see ` +
+          `kubectl token issued -n ${ns})`,
+      },
+    });
   }
   const entry = entryOf(secret, ctx.runtime.now());
   if (!entry) {
@@ -109,8 +109,7 @@ export async function runRevokeIssued(
   try {
     await deleteSecret(client, ns, id, { uid: entry.uid });
   } catch (e) {
-    if (e instanceof ApiError) e.message = `${what}: ${e.message}`;
-    throw e;
+    throw wrapApiError(e, what);
   }
   out.write(`${description} revoked\n`);
   if (token === undefined) {
@@ -203,16 +202,9 @@ async function revokeSelected(ctx: CommandContext, options: RevokeIssuedOptions)
 async function reviewToken(ctx: CommandContext, token: string): Promise<boolean> {
   const client = await ctx.client();
   try {
-    const r = await client.post<{ status?: { authenticated?: boolean } }>(
-      "/apis/authentication.k8s.io/v1/tokenreviews",
-      { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
-    );
-    return r.body.status?.authenticated === true;
+    return (await tokenReview(client, token)).authenticated === true;
   } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = `Cannot check the revoked token with TokenReview: ${e.message}`;
-    }
-    throw e;
+    throw wrapApiError(e, "Cannot check the revoked token with TokenReview");
   }
 }
 

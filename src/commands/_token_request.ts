@@ -1,43 +1,28 @@
-/** Shared by rotate, kubeconfig and exec-credential: asking for a token, naming service accounts. */
+/** Shared by create, rotate, kubeconfig and exec-credential: asking for a token. */
 import type { ApiClient } from "../api/client.ts";
-import { ApiError } from "../api/errors.ts";
-import { UsageError } from "../errors.ts";
-import { type CreateRequest, tokenRequestBody } from "./create.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
+import { createToken, type TokenRequest, type TokenRequestSpec } from "../api/serviceaccounts.ts";
+import type { CreateRequest } from "./create.ts";
+import type { ServiceAccountRef } from "./_service_account.ts";
 
-/** A service account by namespace and name. */
-export interface ServiceAccountRef {
-  namespace: string;
-  name: string;
-}
+// TODO(#12): rotate.ts imports these from here; import them from _service_account.ts there.
+export { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_account.ts";
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-/**
- * Parse `NS/NAME` (or `NAME`, in `defaultNamespace` when given) from `flag`; usage errors name
- * the flag.
- */
-export function parseServiceAccountFlag(
-  flag: string,
-  value: string,
-  defaultNamespace?: string,
-): ServiceAccountRef {
-  const parts = value.split("/");
-  const [namespace, name] = parts.length === 2
-    ? parts
-    : parts.length === 1 && defaultNamespace !== undefined
-    ? [defaultNamespace, parts[0]]
-    : [undefined, undefined];
-  if (namespace === undefined || name === undefined) {
-    throw new UsageError(`Invalid value "${value}" for flag ${flag}: expected NAMESPACE/NAME`);
+/** The TokenRequest spec of a validated request. */
+export function tokenRequestSpec(
+  request: Pick<CreateRequest, "audiences" | "expirationSeconds" | "boundObject">,
+): TokenRequestSpec {
+  const spec: TokenRequestSpec = { audiences: request.audiences };
+  if (request.expirationSeconds !== undefined) spec.expirationSeconds = request.expirationSeconds;
+  if (request.boundObject) {
+    spec.boundObjectRef = {
+      kind: request.boundObject.kind,
+      apiVersion: "v1",
+      name: request.boundObject.name,
+      ...(request.boundObject.uid ? { uid: request.boundObject.uid } : {}),
+    };
   }
-  if (!DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name)) {
-    throw new UsageError(
-      `Invalid value "${value}" for flag ${flag}: namespace and name must be lowercase ` +
-        `RFC 1123 names`,
-    );
-  }
-  return { namespace, name };
+  return spec;
 }
 
 /** A token the API server issued. */
@@ -46,7 +31,7 @@ export interface IssuedToken {
   expiresAt?: Date;
   warnings: string[];
   /** The TokenRequest the server answered with. */
-  response: Record<string, unknown>;
+  response: TokenRequest;
 }
 
 /** POST a TokenRequest for `sa`; errors name the service account. */
@@ -55,18 +40,12 @@ export async function requestToken(
   sa: ServiceAccountRef,
   request: Pick<CreateRequest, "audiences" | "expirationSeconds" | "boundObject">,
 ): Promise<IssuedToken> {
-  const path = `/api/v1/namespaces/${encodeURIComponent(sa.namespace)}/serviceaccounts/` +
-    `${encodeURIComponent(sa.name)}/token`;
   const what = `Cannot request token for service account "${sa.namespace}/${sa.name}"`;
   let response;
   try {
-    response = await client.post<{ status?: { token?: string; expirationTimestamp?: string } }>(
-      path,
-      tokenRequestBody({ ...request, output: "token" }),
-    );
+    response = await createToken(client, sa, tokenRequestSpec(request));
   } catch (e) {
-    if (e instanceof ApiError) e.message = `${what}: ${e.message}`;
-    throw e;
+    throw wrapApiError(e, what);
   }
   const token = response.body?.status?.token;
   if (!token) {
@@ -78,6 +57,6 @@ export async function requestToken(
     token,
     expiresAt: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt : undefined,
     warnings: response.warnings,
-    response: response.body as Record<string, unknown>,
+    response: response.body,
   };
 }

@@ -67,6 +67,11 @@ const KIND_NAMES: Record<string, AuditKind> = {
   serviceaccount: "serviceaccount",
   serviceaccounts: "serviceaccount",
   sa: "serviceaccount",
+  issued: "issued",
+  issuedtoken: "issued",
+  issuedtokens: "issued",
+  "issued-token": "issued",
+  "issued-tokens": "issued",
 };
 
 /** Check `--kind` values: comma lists, repeatable; undefined when none is given. */
@@ -168,6 +173,9 @@ async function untrackedBy(
 /** Run the audit and print it; returns the exit code. */
 export async function runAudit(ctx: CommandContext, options: AuditOptions): Promise<number> {
   const request = validateAudit(options);
+  // Every finding is judged at one instant: when the audit was asked for, before the client
+  // (a heavy import) and the lists.
+  const now = ctx.runtime.now();
   const config = await ctx.config();
   const namespace = request.allNamespaces ? undefined : config.namespace;
   const bootstrap = namespace === undefined || namespace === "kube-system";
@@ -179,7 +187,6 @@ export async function runAudit(ctx: CommandContext, options: AuditOptions): Prom
     );
   }
   const client = await ctx.client();
-  const now = ctx.runtime.now();
   const err = ctx.runtime.stderr;
   const table = request.output === "table" || request.output === "wide";
   // On a terminal a table leaves out what is only information, unless asked (kubectl users
@@ -225,6 +232,7 @@ export async function runAudit(ctx: CommandContext, options: AuditOptions): Prom
     serviceAccounts: result.serviceAccounts,
     secrets: result.secrets,
     bootstrapTokens: result.bootstrapTokens,
+    issuedTokens: result.issuedTokens,
   };
   printer.end(counts, tally, {
     incomplete: result.refused,
@@ -237,7 +245,8 @@ export async function runAudit(ctx: CommandContext, options: AuditOptions): Prom
       }): ${result.refused[0]?.reason ?? ""}`,
     );
   }
-  const total = counts.secrets + counts.bootstrapTokens + counts.serviceAccounts;
+  const total = counts.secrets + counts.bootstrapTokens + counts.serviceAccounts +
+    counts.issuedTokens;
   if (table) {
     const read = readLine(counts, kinds);
     if (printer.empty && hidden === 0) {
@@ -294,6 +303,7 @@ function readLine(counts: ScanCounts, kinds: ReadonlySet<AuditKind>): string {
   if (kinds.has("secret")) parts.push(`${counts.secrets} token Secrets`);
   if (kinds.has("bootstrap")) parts.push(`${counts.bootstrapTokens} bootstrap tokens`);
   if (kinds.has("serviceaccount")) parts.push(`${counts.serviceAccounts} service accounts`);
+  if (kinds.has("issued")) parts.push(`${counts.issuedTokens} issued tokens`);
   return `${parts.join(", ")} read`;
 }
 
@@ -433,6 +443,22 @@ export function tableRow(item: AuditItem, now: Date, wide: boolean): string[] {
       row = [item.namespace, "ServiceAccount", item.name, item.name, age(item.created), NONE, NONE];
       wideCells = [NONE, NONE, NONE, NONE, NONE];
       break;
+    case "IssuedToken":
+      row = [
+        item.namespace,
+        "IssuedToken",
+        item.name,
+        item.serviceAccount || NONE,
+        age(item.created),
+        NONE,
+        item.state !== "active"
+          ? `<${item.state}>`
+          : item.expires
+          ? humanDuration(item.expires.getTime() - now.getTime())
+          : NONE,
+      ];
+      wideCells = [NONE, NONE, NONE, item.purpose ?? NONE, NONE];
+      break;
   }
   row.push(severity, types);
   if (wide) row.push(...wideCells, item.findings.map((f) => f.reason).join("; ") || NONE);
@@ -488,6 +514,23 @@ export function itemDocument(item: AuditItem, now: Date): Record<string, unknown
         uid: item.uid,
         creationTimestamp: time(item.created),
         automountServiceAccountToken: item.automountServiceAccountToken ?? null,
+        findings,
+      };
+    case "IssuedToken":
+      return {
+        kind: "IssuedToken",
+        namespace: item.namespace,
+        name: item.name,
+        uid: item.uid,
+        serviceAccount: item.serviceAccount,
+        requester: item.requester,
+        purpose: item.purpose,
+        creationTimestamp: time(item.created),
+        expires: time(item.expires),
+        ttl: item.expires && item.state === "active"
+          ? compactDuration(item.expires.getTime() - now.getTime())
+          : undefined,
+        state: item.state,
         findings,
       };
   }
@@ -604,7 +647,7 @@ export function progressLine(err: Output): { update: (c: ScanCounts) => void; cl
       shown = true;
       err.write(
         `\rRead ${c.serviceAccounts} service accounts, ${c.secrets} token Secrets, ` +
-          `${c.bootstrapTokens} bootstrap tokens...\x1b[K`,
+          `${c.bootstrapTokens} bootstrap tokens, ${c.issuedTokens} issued tokens...\x1b[K`,
       );
     },
     clear: () => {

@@ -3,7 +3,8 @@
  * a cryptographic random source, stored as kube-system Secrets that the API server's bootstrap
  * token authenticator reads.
  */
-import { ApiError } from "../api/errors.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
+import { createSecret, deleteSecret, listSecrets } from "../api/secrets.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
@@ -22,7 +23,6 @@ import {
   parseGroups,
   parseUsages,
   readBootstrapSecret,
-  type SecretLike,
 } from "../bootstrap/secret.ts";
 
 /** Flags of `bootstrap create`. */
@@ -102,14 +102,11 @@ export async function runBootstrapCreate(
   });
   const client = await ctx.client();
   try {
-    await client.post(`/api/v1/namespaces/${BOOTSTRAP_NAMESPACE}/secrets`, body);
+    await createSecret(client, BOOTSTRAP_NAMESPACE, body);
   } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = e.code === 409
-        ? `Cannot create bootstrap token "${token.id}": a token with this ID exists already`
-        : `Cannot create bootstrap token "${token.id}": ${e.message}`;
-    }
-    throw e;
+    throw wrapApiError(e, `Cannot create bootstrap token "${token.id}"`, {
+      byCode: { 409: "a token with this ID exists already" },
+    });
   }
   const out = ctx.runtime.stdout;
   const full = "token" in token ? token.token : `${token.id}.${token.secret}`;
@@ -148,19 +145,17 @@ export async function runBootstrapList(
   const client = await ctx.client();
   const now = ctx.runtime.now();
   const tokens: BootstrapTokenInfo[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.get<{ metadata?: { continue?: string }; items?: SecretLike[] }>(
-      `/api/v1/namespaces/${BOOTSTRAP_NAMESPACE}/secrets`,
-      { query: { fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}`, limit: 500, continue: token } },
-    );
-    for (const s of page.items ?? []) {
-      if (s.type !== BOOTSTRAP_TOKEN_TYPE) continue;
-      const info = readBootstrapSecret(s);
-      if (info) tokens.push(info);
-    }
-    token = page.metadata?.continue || undefined;
-  } while (token);
+  const secrets = await listSecrets(client, {
+    namespace: BOOTSTRAP_NAMESPACE,
+    fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}`,
+    chunkSize: 500,
+  });
+  for (const s of secrets) {
+    // A server that ignores the field selector must not make us list other Secrets.
+    if (s.type !== BOOTSTRAP_TOKEN_TYPE) continue;
+    const info = readBootstrapSecret(s);
+    if (info) tokens.push(info);
+  }
   const out = ctx.runtime.stdout;
   if (output !== "table") {
     const doc = {
@@ -213,7 +208,7 @@ export async function runBootstrapDelete(ctx: CommandContext, ids: string[]): Pr
   for (const id of list) {
     const name = bootstrapSecretName(id);
     try {
-      await client.request("DELETE", `/api/v1/namespaces/${BOOTSTRAP_NAMESPACE}/secrets/${name}`);
+      await deleteSecret(client, BOOTSTRAP_NAMESPACE, name);
       ctx.runtime.stdout.write(`bootstrap token "${id}" deleted\n`);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;

@@ -17,6 +17,23 @@ import {
   type ValueKind,
 } from "../cli/complete.ts";
 import type { CommandTree } from "../cli/types.ts";
+import type { ApiClient } from "../api/client.ts";
+import {
+  getSecret,
+  listSecrets,
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+} from "../api/secrets.ts";
+import { getPod, listPods, type PodLike } from "../api/pods.ts";
+import { getNode, listNodes } from "../api/nodes.ts";
+import { listNamespaces } from "../api/namespaces.ts";
+import { listServiceAccounts } from "../api/serviceaccounts.ts";
+import {
+  BOOTSTRAP_NAMESPACE,
+  BOOTSTRAP_TOKEN_TYPE,
+  isBootstrapTokenId,
+  tokenIdOfSecretName,
+} from "../bootstrap/token.ts";
 
 /** The hidden command that answers completion requests (cobra's name for it). */
 export const COMPLETE_COMMAND = "__complete";
@@ -227,19 +244,6 @@ function connectionFlags(flags: Record<string, string>): ConnectionFlags {
   };
 }
 
-interface NamedList {
-  items?: {
-    metadata?: {
-      name?: string;
-      namespace?: string;
-      uid?: string;
-      annotations?: Record<string, string>;
-    };
-    type?: string;
-    data?: Record<string, string>;
-  }[];
-}
-
 /** Names from the kubeconfig files and the cluster, each lookup bounded by a short timeout. */
 export function clusterSource(runtime: Runtime, timeoutMs = CLUSTER_TIMEOUT_MS): CompletionSource {
   return {
@@ -259,11 +263,18 @@ export function clusterSource(runtime: Runtime, timeoutMs = CLUSTER_TIMEOUT_MS):
   };
 }
 
-/** The API paths of the objects a token can be bound to, by the *-uid lookup kinds. */
-const UID_OF: Partial<Record<ValueKind, (ns: string, name: string) => string>> = {
-  "pod-uid": (ns, name) => `/api/v1/namespaces/${ns}/pods/${name}`,
-  "secret-uid": (ns, name) => `/api/v1/namespaces/${ns}/secrets/${name}`,
-  "node-uid": (_ns, name) => `/api/v1/nodes/${name}`,
+/** The UID of an object a token can be bound to, by the *-uid lookup kinds. */
+const UID_OF: Partial<
+  Record<
+    ValueKind,
+    (client: ApiClient, ns: string, name: string, timeoutMs: number) => Promise<{
+      metadata?: { uid?: string };
+    }>
+  >
+> = {
+  "pod-uid": (client, ns, name, timeoutMs) => getPod(client, ns, name, { timeoutMs }),
+  "secret-uid": (client, ns, name, timeoutMs) => getSecret(client, ns, name, { timeoutMs }),
+  "node-uid": (client, _ns, name, timeoutMs) => getNode(client, name, { timeoutMs }),
 };
 
 async function lookup(
@@ -293,41 +304,41 @@ async function lookup(
   }
   const client = await ctx.client();
   const namespace = (await ctx.config()).namespace;
-  const get = (path: string) => client.get<NamedList>(path, { timeoutMs });
-  const names = (list: NamedList) =>
-    (list.items ?? []).map((i) => ({ value: i.metadata?.name ?? "" })).filter((c) => c.value);
-  const ns = encodeURIComponent(namespace);
-  const ofType = (type: string) => `fieldSelector=${encodeURIComponent(`type=${type}`)}`;
-  const uidPath = UID_OF[kind];
-  if (uidPath) {
+  const names = (list: { metadata?: { name?: string } }[]) =>
+    list.map((i) => ({ value: i.metadata?.name ?? "" })).filter((c) => c.value);
+  const secretsOfType = (namespace: string, type: string) =>
+    listSecrets(client, { namespace, fieldSelector: `type=${type}`, timeoutMs });
+  const uidOf = UID_OF[kind];
+  if (uidOf) {
     if (!name) return [];
-    const object = await client.get<{ metadata?: { uid?: string } }>(
-      uidPath(ns, encodeURIComponent(name)),
-      { timeoutMs },
-    );
+    const object = await uidOf(client, namespace, name, timeoutMs);
     const uid = object.metadata?.uid;
     return uid ? [{ value: uid, description: name }] : [];
   }
   switch (kind) {
     case "namespaces":
-      return names(await get("/api/v1/namespaces"));
+      return names(await listNamespaces(client, { timeoutMs }));
     case "serviceaccounts":
-      return names(await get(`/api/v1/namespaces/${ns}/serviceaccounts`));
-    case "pods":
-      return names(await get(`/api/v1/namespaces/${ns}/pods`));
+      return names(await listServiceAccounts(client, namespace, { timeoutMs }));
+    case "pods": {
+      const pods: PodLike[] = [];
+      await listPods(client, namespace, {
+        chunkSize: 0,
+        timeoutMs,
+        onPage: (page) => void pods.push(...page),
+      });
+      return names(pods);
+    }
     case "nodes":
-      return names(await get("/api/v1/nodes"));
+      return names(await listNodes(client, { timeoutMs }));
     case "secrets":
-      return ((await get(`/api/v1/namespaces/${ns}/secrets`)).items ?? []).map((s) => ({
+      return (await listSecrets(client, { namespace, timeoutMs })).map((s) => ({
         value: s.metadata?.name ?? "",
         description: s.type,
       })).filter((c) => c.value);
     case "token-secrets": {
-      const path = `/api/v1/namespaces/${ns}/secrets?${
-        ofType("kubernetes.io/service-account-token")
-      }`;
-      return ((await get(path)).items ?? []).map((s) => {
-        const account = s.metadata?.annotations?.["kubernetes.io/service-account.name"];
+      return (await secretsOfType(namespace, SERVICE_ACCOUNT_TOKEN_TYPE)).map((s) => {
+        const account = s.metadata?.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION];
         return {
           value: s.metadata?.name ?? "",
           description: account ? `service account ${account}` : undefined,
@@ -336,12 +347,9 @@ async function lookup(
     }
     case "bootstrap-token-ids": {
       // Only the ID, from the Secret's name: the token's secret part is never offered.
-      const path = `/api/v1/namespaces/kube-system/secrets?${
-        ofType("bootstrap.kubernetes.io/token")
-      }`;
-      return ((await get(path)).items ?? [])
-        .map((s) => /^bootstrap-token-([a-z0-9]{6})$/.exec(s.metadata?.name ?? "")?.[1] ?? "")
-        .filter((id) => id)
+      return (await secretsOfType(BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE))
+        .map((s) => tokenIdOfSecretName(s.metadata?.name ?? "") ?? "")
+        .filter((id) => isBootstrapTokenId(id))
         .map((value) => ({ value }));
     }
   }

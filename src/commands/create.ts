@@ -6,10 +6,13 @@
 import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
-import { ApiError } from "../api/errors.ts";
-import { formatGoDuration, rfc3339 } from "../output/duration.ts";
+import { formatGoDuration } from "../output/duration.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 import { decodeJwt } from "../jwt/decode.ts";
+import { execCredential } from "../credential/exec_credential.ts";
+import { type TokenRequest, tokenRequest } from "../api/serviceaccounts.ts";
+import { requestToken, tokenRequestSpec } from "./_token_request.ts";
+import { isServiceAccountName, type ServiceAccountRef } from "./_service_account.ts";
 
 /** Flags and argument of `create`, as the command line gives them. */
 export interface CreateOptions {
@@ -77,7 +80,7 @@ export function validateCreate(options: CreateOptions): CreateRequest {
     );
   }
   const sa = options.serviceAccount;
-  if (sa !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
+  if (sa !== undefined && !isServiceAccountName(sa)) {
     throw new UsageError(
       `Invalid service account name "${sa}": it must be a lowercase RFC 1123 subdomain`,
     );
@@ -93,23 +96,8 @@ export function validateCreate(options: CreateOptions): CreateRequest {
 }
 
 /** The TokenRequest the API server receives. */
-export function tokenRequestBody(request: CreateRequest): Record<string, unknown> {
-  const spec: Record<string, unknown> = { audiences: request.audiences };
-  if (request.expirationSeconds !== undefined) spec.expirationSeconds = request.expirationSeconds;
-  if (request.boundObject) {
-    spec.boundObjectRef = {
-      kind: request.boundObject.kind,
-      apiVersion: "v1",
-      name: request.boundObject.name,
-      ...(request.boundObject.uid ? { uid: request.boundObject.uid } : {}),
-    };
-  }
-  return { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", metadata: {}, spec };
-}
-
-interface TokenRequestResponse {
-  status?: { token?: string; expirationTimestamp?: string };
-  [key: string]: unknown;
+export function tokenRequestBody(request: CreateRequest): TokenRequest {
+  return tokenRequest(tokenRequestSpec(request));
 }
 
 /** Request the token and print it; returns the exit code. */
@@ -131,7 +119,7 @@ export async function runCreate(ctx: CommandContext, options: CreateOptions): Pr
   const requestedAt = ctx.runtime.now();
   const { tr, token, warnings } = request.revocable
     ? await issueRevocableFor(ctx, { namespace, name }, request)
-    : await postTokenRequest(ctx, { namespace, name }, request);
+    : await issueToken(ctx, { namespace, name }, request);
   for (const w of warnings) ctx.warn(w);
   ctx.secret(token);
   const expiry = tr.status?.expirationTimestamp;
@@ -157,42 +145,30 @@ export async function runCreate(ctx: CommandContext, options: CreateOptions): Pr
       out.write(toYaml(tr));
       break;
     case "exec-credential":
-      out.write(toJson(execCredential(token, expiry)));
+      out.write(
+        toJson(execCredential(token, { expiresAt: expiry ? new Date(expiry) : undefined })),
+      );
       break;
   }
   return 0;
 }
 
 /** POST the TokenRequest and return its answer. */
-async function postTokenRequest(
+async function issueToken(
   ctx: CommandContext,
-  sa: { namespace: string; name: string },
+  sa: ServiceAccountRef,
   request: CreateRequest,
-): Promise<{ tr: TokenRequestResponse; token: string; warnings: string[] }> {
-  const client = await ctx.client();
-  const path = `/api/v1/namespaces/${encodeURIComponent(sa.namespace)}/serviceaccounts/` +
-    `${encodeURIComponent(sa.name)}/token`;
-  const what = `Cannot request token for service account "${sa.namespace}/${sa.name}"`;
-  let response;
-  try {
-    response = await client.post<TokenRequestResponse>(path, tokenRequestBody(request));
-  } catch (e) {
-    if (e instanceof ApiError) e.message = `${what}: ${e.message}`;
-    throw e;
-  }
-  const token = response.body.status?.token;
-  if (!token) {
-    throw new ApiError(`${what}: the server returned no token`, { code: response.status });
-  }
-  return { tr: response.body, token, warnings: response.warnings };
+): Promise<{ tr: TokenRequest; token: string; warnings: string[] }> {
+  const issued = await requestToken(await ctx.client(), sa, request);
+  return { tr: issued.response, token: issued.token, warnings: issued.warnings };
 }
 
 /** Issue a revocable token; say its registry ID on stderr and in the printed object. */
 async function issueRevocableFor(
   ctx: CommandContext,
-  sa: { namespace: string; name: string },
+  sa: ServiceAccountRef,
   request: CreateRequest,
-): Promise<{ tr: TokenRequestResponse; token: string; warnings: string[] }> {
+): Promise<{ tr: TokenRequest; token: string; warnings: string[] }> {
   const [{ announceIssued, issueRevocable }, { ANNOTATIONS }] = await Promise.all([
     import("./_issue_revocable.ts"),
     import("../registry/issued.ts"),
@@ -204,28 +180,13 @@ async function issueRevocableFor(
   });
   const { name } = issued.entry;
   announceIssued(ctx, issued);
-  const body = issued.response as TokenRequestResponse;
-  const metadata = (body.metadata ?? {}) as { annotations?: Record<string, string> };
+  const body = issued.response;
+  const metadata = body.metadata ?? {};
   const tr = {
     ...body,
     metadata: { ...metadata, annotations: { ...metadata.annotations, [ANNOTATIONS.id]: name } },
   };
   return { tr, token: issued.token, warnings: issued.warnings };
-}
-
-/** An ExecCredential document, as client-go expects from an exec credential plugin. */
-export function execCredential(
-  token: string,
-  expirationTimestamp: string | undefined,
-): Record<string, unknown> {
-  const status: Record<string, unknown> = { token };
-  if (expirationTimestamp) status.expirationTimestamp = rfc3339(new Date(expirationTimestamp));
-  return {
-    apiVersion: "client.authentication.k8s.io/v1",
-    kind: "ExecCredential",
-    spec: { interactive: false },
-    status,
-  };
 }
 
 /** The service account of the current credential, when it is a service-account token. */

@@ -146,9 +146,9 @@ async function verify(
     }
     jwks = parseJwks(text, jwksFile);
   } else {
-    const client = await ctx.client();
-    const body = await client.get<unknown>("/openid/v1/jwks");
-    jwks = parseJwks(JSON.stringify(body), `${client.config.server}/openid/v1/jwks`);
+    const { getJwks } = await import("../api/discovery.ts");
+    const served = await getJwks(await ctx.client());
+    jwks = parseJwks(JSON.stringify(served.jwks), served.url);
   }
   return await verifyToken(token, { jwks }, { now: ctx.runtime.now(), leewayMs: options.leewayMs });
 }

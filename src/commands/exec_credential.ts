@@ -19,6 +19,8 @@ import {
   writeCachedToken,
 } from "../tokencache/cache.ts";
 import { readShortcut, shortcutKey, writeShortcut } from "../tokencache/shortcut.ts";
+import { EXEC_CREDENTIAL_VERSIONS, execCredential } from "../credential/exec_credential.ts";
+import { isServiceAccountArg } from "./_service_account.ts";
 
 /** Flags of `exec-credential`. */
 export interface ExecCredentialOptions {
@@ -39,7 +41,7 @@ export type ExecCredentialRequest =
     expirationSeconds?: number;
   };
 
-const API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
+const API_VERSIONS: readonly string[] = EXEC_CREDENTIAL_VERSIONS;
 
 /** Check the flags without touching anything; messages name the flag. */
 export function validateExecCredential(options: ExecCredentialOptions): ExecCredentialRequest {
@@ -53,7 +55,7 @@ export function validateExecCredential(options: ExecCredentialOptions): ExecCred
     throw new UsageError("Flag --service-account is required (NAMESPACE/NAME)");
   }
   const sa = options.serviceAccount;
-  if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
+  if (!isServiceAccountArg(sa)) {
     throw new UsageError(
       `Invalid value "${sa}" for flag --service-account: expected NAMESPACE/NAME`,
     );
@@ -98,15 +100,7 @@ export async function runExecCredential(
   }
   const apiVersion = requestedApiVersion(runtime.env("KUBERNETES_EXEC_INFO"));
   const print = (token: CachedToken) => {
-    const credential = {
-      kind: "ExecCredential",
-      apiVersion,
-      spec: { interactive: false },
-      status: {
-        expirationTimestamp: token.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
-        token: token.token,
-      },
-    };
+    const credential = execCredential(token.token, { expiresAt: token.expiresAt, apiVersion });
     runtime.stdout.write(JSON.stringify(credential) + "\n");
     return 0;
   };

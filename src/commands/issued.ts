@@ -16,6 +16,7 @@ import {
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
 import { humanDuration, relativeTime, rfc3339 } from "../output/duration.ts";
 import { ApiError } from "../api/errors.ts";
+import { isServiceAccountName } from "./_service_account.ts";
 
 /** Flags of `issued`. */
 export interface IssuedOptions {
@@ -49,7 +50,7 @@ export function validateIssued(options: IssuedOptions): IssuedRequest {
     "table",
   ) as IssuedRequest["output"];
   const sa = options.serviceAccount;
-  if (sa !== undefined && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
+  if (sa !== undefined && !isServiceAccountName(sa)) {
     throw new UsageError(
       `Invalid value "${sa}" for flag --service-account: it must be a lowercase RFC 1123 name`,
     );

@@ -4,17 +4,19 @@
  * token through `kubectl-token exec-credential`.
  */
 import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
-import { Buffer } from "node:buffer";
 import type { CommandContext } from "../cli/context.ts";
 import type { RestConfig } from "../kubeconfig/types.ts";
-import { ApiError } from "../api/errors.ts";
+import { wrapApiError } from "../api/errors.ts";
+import { getServiceAccount } from "../api/serviceaccounts.ts";
+import { encodeBase64 } from "../encoding/base64.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { formatGoDuration } from "../output/duration.ts";
 import { toYaml } from "../output/printers.ts";
 import { parseKubeconfig } from "../kubeconfig/parse.ts";
 import { updateKubeconfigFile, writeKubeconfigFile } from "../kubeconfig/write.ts";
 import type { KubeconfigChange } from "../kubeconfig/edit.ts";
-import { requestToken, type ServiceAccountRef } from "./_token_request.ts";
+import { requestToken } from "./_token_request.ts";
+import { isServiceAccountArg, type ServiceAccountRef } from "./_service_account.ts";
 
 /** Flags and argument of `kubeconfig`. */
 export interface KubeconfigOptions {
@@ -53,7 +55,7 @@ export const PLUGIN_COMMAND = "kubectl-token";
 export function validateKubeconfig(options: KubeconfigOptions): KubeconfigRequest {
   const sa = options.serviceAccount;
   if (!sa) throw new UsageError("A service account name is required: kubeconfig SA");
-  if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(sa)) {
+  if (!isServiceAccountArg(sa)) {
     throw new UsageError(
       `Invalid service account "${sa}": expected NAME or NAMESPACE/NAME (lowercase RFC 1123)`,
     );
@@ -116,16 +118,9 @@ export async function runKubeconfig(
   if (request.exec) {
     // Fail now rather than on the first kubectl call.
     try {
-      await client.get(
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${
-          encodeURIComponent(name)
-        }`,
-      );
+      await getServiceAccount(client, namespace, name);
     } catch (e) {
-      if (e instanceof ApiError) {
-        e.message = `Cannot read service account "${namespace}/${name}": ${e.message}`;
-      }
-      throw e;
+      throw wrapApiError(e, `Cannot read service account "${namespace}/${name}"`);
     }
     user = { exec: execEntry(ctx, config, sa, request) };
   } else {
@@ -198,7 +193,7 @@ export async function runKubeconfig(
 function clusterEntry(config: RestConfig): Record<string, unknown> {
   const cluster: Record<string, unknown> = {};
   if (config.caPem) {
-    cluster["certificate-authority-data"] = Buffer.from(config.caPem, "utf8").toString("base64");
+    cluster["certificate-authority-data"] = encodeBase64(config.caPem);
   }
   if (config.insecureSkipTlsVerify) cluster["insecure-skip-tls-verify"] = true;
   if (config.cluster.proxyUrl) cluster["proxy-url"] = config.cluster.proxyUrl;

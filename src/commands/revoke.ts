@@ -4,7 +4,21 @@
  * two ways to end them: delete the bound object, or recreate the service account.
  */
 import type { ApiClient } from "../api/client.ts";
-import { ApiError } from "../api/errors.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
+import {
+  deleteSecret,
+  getSecret,
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+} from "../api/secrets.ts";
+import {
+  createServiceAccount,
+  deleteServiceAccount,
+  getServiceAccount,
+  type ServiceAccount,
+} from "../api/serviceaccounts.ts";
+import { deletePod } from "../api/pods.ts";
+import { deleteNode } from "../api/nodes.ts";
 import type { CommandContext } from "../cli/context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
@@ -14,7 +28,6 @@ import { parseDaysFlag } from "../audit/duration.ts";
 import { parseChunkSize, refusedLine } from "./audit.ts";
 import { scan } from "../audit/scan.ts";
 import type { AuditItem } from "../audit/findings.ts";
-import { SERVICE_ACCOUNT_TOKEN_TYPE } from "../audit/findings.ts";
 import { consumersPhrase } from "../audit/consumers.ts";
 import {
   awaitReplacement,
@@ -24,12 +37,8 @@ import {
   outlookNote,
   reportReplacement,
 } from "./_legacy_secret.ts";
-import {
-  BOOTSTRAP_NAMESPACE,
-  bootstrapSecretName,
-  bootstrapTokenIdOf,
-  type SecretLike,
-} from "../bootstrap/secret.ts";
+import { bootstrapTokenIdOf } from "../bootstrap/secret.ts";
+import { BOOTSTRAP_NAMESPACE, bootstrapSecretName } from "../bootstrap/token.ts";
 
 /** Flags and arguments of `revoke`. */
 export interface RevokeOptions {
@@ -161,8 +170,8 @@ interface Target {
   /** Deleted only while it still has this UID. */
   uid?: string;
   reason: string;
-  /** The API path of the object. */
-  path: string;
+  /** The object the DELETE goes to (for a bootstrap token: its Secret). */
+  object: { kind: "Secret" | "ServiceAccount" | "Pod" | "Node"; namespace?: string; name: string };
   /** For a legacy token Secret: its service account. */
   serviceAccount?: string;
   /** For a legacy token Secret: what the token controller will do once it is gone. */
@@ -204,15 +213,17 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
     case "secret": {
       const client = await ctx.client();
       const ns = config.namespace;
-      const path = `/api/v1/namespaces/${enc(ns)}/secrets/${enc(request.name)}`;
-      const secret = await getOrExplain<SecretLike>(client, path, `Secret "${ns}/${request.name}"`);
+      const secret = await getOrExplain(
+        () => getSecret(client, ns, request.name),
+        `Secret "${ns}/${request.name}"`,
+      );
       if (secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE) {
         throw new CliError(
           `Cannot revoke Secret "${ns}/${request.name}": it is of type "${secret.type}", not ` +
             `${SERVICE_ACCOUNT_TOKEN_TYPE}`,
         );
       }
-      const sa = secret.metadata?.annotations?.["kubernetes.io/service-account.name"] ?? "";
+      const sa = secret.metadata?.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] ?? "";
       return await confirmAndDelete(ctx, options, [
         await withOutlook(client, {
           kind: "Secret",
@@ -220,17 +231,15 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
           name: request.name,
           uid: secret.metadata?.uid,
           reason: `legacy token of service account "${sa}"`,
-          path,
+          object: { kind: "Secret", namespace: ns, name: request.name },
         }, sa),
       ]);
     }
     case "bootstrap": {
       const client = await ctx.client();
       const name = bootstrapSecretName(request.id);
-      const path = `/api/v1/namespaces/${BOOTSTRAP_NAMESPACE}/secrets/${name}`;
-      const secret = await getOrExplain<SecretLike>(
-        client,
-        path,
+      const secret = await getOrExplain(
+        () => getSecret(client, BOOTSTRAP_NAMESPACE, name),
         `bootstrap token "${request.id}"`,
       );
       return await confirmAndDelete(ctx, options, [{
@@ -239,7 +248,7 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
         name: request.id,
         uid: secret.metadata?.uid,
         reason: `Secret ${BOOTSTRAP_NAMESPACE}/${name}`,
-        path,
+        object: { kind: "Secret", namespace: BOOTSTRAP_NAMESPACE, name },
       }]);
     }
     case "token":
@@ -253,7 +262,8 @@ export async function runRevoke(ctx: CommandContext, options: RevokeOptions): Pr
         now: ctx.runtime.now(),
         unusedForMs: request.unusedForMs ?? Number.MAX_SAFE_INTEGER,
         chunkSize: request.chunkSize,
-        bootstrap: request.expired && (namespace === undefined || namespace === "kube-system"),
+        bootstrap: request.expired &&
+          (namespace === undefined || namespace === BOOTSTRAP_NAMESPACE),
         onRefused: (r) => ctx.runtime.stderr.write(`Warning: ${refusedLine(r)}\n`),
       }, (items) => {
         for (const item of items) {
@@ -329,7 +339,7 @@ function targetOf(item: AuditItem, reason: string): Target {
       name: item.id,
       uid: item.uid,
       reason,
-      path: `/api/v1/namespaces/${enc(item.namespace)}/secrets/${enc(item.name)}`,
+      object: { kind: "Secret", namespace: item.namespace, name: item.name },
     };
   }
   return {
@@ -338,21 +348,16 @@ function targetOf(item: AuditItem, reason: string): Target {
     name: item.name,
     uid: item.uid,
     reason,
-    path: `/api/v1/namespaces/${enc(item.namespace)}/secrets/${enc(item.name)}`,
+    object: { kind: "Secret", namespace: item.namespace, name: item.name },
     serviceAccount: item.kind === "Secret" ? item.serviceAccount : undefined,
   };
 }
 
-async function getOrExplain<T>(client: ApiClient, path: string, what: string): Promise<T> {
+async function getOrExplain<T>(get: () => Promise<T>, what: string): Promise<T> {
   try {
-    return await client.get<T>(path);
+    return await get();
   } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = e.code === 404
-        ? `Cannot revoke ${what}: it does not exist`
-        : `Cannot revoke ${what}: ${e.message}`;
-    }
-    throw e;
+    throw wrapApiError(e, `Cannot revoke ${what}`, { byCode: { 404: "it does not exist" } });
   }
 }
 
@@ -410,14 +415,20 @@ async function confirmAndDelete(
   return 0;
 }
 
-function deleteTarget(client: ApiClient, t: Target) {
-  return client.request("DELETE", t.path, {
-    body: {
-      apiVersion: "v1",
-      kind: "DeleteOptions",
-      ...(t.uid ? { preconditions: { uid: t.uid } } : {}),
-    },
-  });
+/** DELETE the target while it still has its UID. */
+function deleteTarget(client: ApiClient, t: Target): Promise<void> {
+  const { kind, namespace = "", name } = t.object;
+  const options = { uid: t.uid };
+  switch (kind) {
+    case "Secret":
+      return deleteSecret(client, namespace, name, options);
+    case "ServiceAccount":
+      return deleteServiceAccount(client, namespace, name, options);
+    case "Pod":
+      return deletePod(client, namespace, name, options);
+    case "Node":
+      return deleteNode(client, name, options);
+  }
 }
 
 /** Ask on a terminal; refuse without one. */
@@ -530,23 +541,23 @@ async function revokeToken(
         `Cannot delete the bound object: the token is bound to no Pod, Secret or Node; use --recreate-service-account`,
       );
     }
-    const path = bound.kind === "Node"
-      ? `/api/v1/nodes/${enc(bound.name)}`
-      : `/api/v1/namespaces/${enc(ns)}/${bound.kind.toLowerCase()}s/${enc(bound.name)}`;
     return await confirmAndDelete(ctx, options, [{
       kind: bound.kind,
       namespace: bound.kind === "Node" ? undefined : ns,
       name: bound.name,
       uid: bound.uid,
       reason: "the token is bound to it",
-      path,
+      object: {
+        kind: bound.kind,
+        namespace: bound.kind === "Node" ? undefined : ns,
+        name: bound.name,
+      },
     }]);
   }
   // Recreate the service account: a new UID invalidates every token issued for the old one.
-  const path = `/api/v1/namespaces/${enc(ns)}/serviceaccounts/${enc(sa.name)}`;
-  const current = await getOrExplain<ServiceAccountObject>(
-    client,
-    path,
+  const account = sa.name;
+  const current = await getOrExplain(
+    () => getServiceAccount(client, ns, account),
     `service account "${ns}/${sa.name}"`,
   );
   if (sa.uid && current.metadata?.uid && sa.uid !== current.metadata.uid) {
@@ -562,7 +573,7 @@ async function revokeToken(
     name: sa.name,
     uid: current.metadata?.uid,
     reason: "recreated: every token of the account stops working",
-    path,
+    object: { kind: "ServiceAccount", namespace: ns, name: sa.name },
   }], async () => {
     const created = await recreateServiceAccount(client, ns, current);
     out.write(
@@ -571,20 +582,8 @@ async function revokeToken(
   });
 }
 
-interface ServiceAccountObject {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  imagePullSecrets?: { name: string }[];
-  automountServiceAccountToken?: boolean;
-}
-
 /** The service account as it was, minus what the server owns (and the old token Secrets). */
-export function recreatedServiceAccount(old: ServiceAccountObject): ServiceAccountObject {
+export function recreatedServiceAccount(old: ServiceAccount): ServiceAccount {
   const meta = old.metadata ?? {};
   return {
     metadata: {
@@ -603,23 +602,14 @@ export function recreatedServiceAccount(old: ServiceAccountObject): ServiceAccou
 async function recreateServiceAccount(
   client: ApiClient,
   ns: string,
-  old: ServiceAccountObject,
-): Promise<ServiceAccountObject> {
-  const body = { apiVersion: "v1", kind: "ServiceAccount", ...recreatedServiceAccount(old) };
+  old: ServiceAccount,
+): Promise<ServiceAccount> {
   try {
-    return (await client.post<ServiceAccountObject>(
-      `/api/v1/namespaces/${enc(ns)}/serviceaccounts`,
-      body,
-    )).body;
+    return await createServiceAccount(client, ns, recreatedServiceAccount(old));
   } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = `Cannot recreate service account "${ns}/${old.metadata?.name}" after deleting ` +
-        `it: ${e.message}`;
-    }
-    throw e;
+    throw wrapApiError(
+      e,
+      `Cannot recreate service account "${ns}/${old.metadata?.name}" after deleting it`,
+    );
   }
-}
-
-function enc(s: string): string {
-  return encodeURIComponent(s);
 }

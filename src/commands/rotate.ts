@@ -101,6 +101,8 @@ export type RotateRequest =
     backup: boolean;
     requester?: RequesterFlags;
     within: ExpiryThreshold;
+    /** For revocable tokens: how long the old registry entries outlive the new tokens. */
+    graceMs: number;
   }
   | {
     kind: "secret";
@@ -171,17 +173,12 @@ export function validateRotate(options: RotateOptions): RotateRequest {
   };
   if (options.target === undefined) {
     onlyFor("--delete-old", options.deleteOld, `"rotate secret" and "rotate bootstrap"`);
-    if (options.all) {
-      onlyFor(
-        "--grace",
-        options.grace,
-        `"rotate secret", "rotate bootstrap" and the kubeconfig user (plain "rotate")`,
-      );
-    }
     onlyFor("--timeout", options.timeout, `"rotate secret"`);
     const expirationSeconds = parseExpirationFlag(options.duration, { allowZero: false });
     const requester = requesterFlags(options);
     const backup = options.backup ?? false;
+    // A revocable token's old registry entry is deleted this long after the new token is in.
+    const graceMs = options.grace === undefined ? 0 : parseDurationFlag("--grace", options.grace);
     if (options.all) {
       if (options.serviceAccount !== undefined) {
         throw new UsageError(
@@ -190,7 +187,7 @@ export function validateRotate(options: RotateOptions): RotateRequest {
         );
       }
       const within = parseExpiryThreshold(options.ifExpiresWithin ?? DEFAULT_EXPIRES_WITHIN);
-      return { kind: "all", expirationSeconds, dryRun, backup, requester, within };
+      return { kind: "all", expirationSeconds, dryRun, backup, requester, within, graceMs };
     }
     onlyFor("--if-expires-within", options.ifExpiresWithin, "--all");
     if (options.serviceAccount !== undefined) {
@@ -203,8 +200,7 @@ export function validateRotate(options: RotateOptions): RotateRequest {
       dryRun,
       backup,
       requester,
-      // A revocable token's old registry entry is deleted this long after the new token is in.
-      graceMs: options.grace === undefined ? 0 : parseDurationFlag("--grace", options.grace),
+      graceMs,
     };
   }
   for (const [flag, value] of REQUESTER_AND_ALL_FLAGS) {
@@ -517,7 +513,7 @@ async function issueToken(plan: UserPlan, requester: Requester | undefined) {
   const { ctx, sa } = plan;
   const asker = requester?.ctx ?? ctx;
   const client = await asker.client();
-  // A revocable token's successor gets its own registry entry (TODO(#13): rotate --all).
+  // A revocable token's successor gets its own registry entry.
   const previous = await registryEntryOf(asker, sa, plan.boundObject);
   let issued: IssuedToken & { revocable?: RevocableToken; previous?: IssuedEntry };
   try {
@@ -742,7 +738,7 @@ async function rotateAll(
     if (request.dryRun) {
       for (const { row } of due) row.detail += "; not rotated (dry run)";
     } else {
-      await rotateDue(due, requester, request.backup, now, fail);
+      await rotateDue(due, requester, { ...request, now }, fail);
     }
   } finally {
     await requester?.ctx.close();
@@ -768,31 +764,56 @@ async function rotateAll(
   return 0;
 }
 
-/** Issue and check every due token, then write each kubeconfig once, under one lock. */
+/**
+ * Issue and check every due token, then write each kubeconfig once, under one lock; last, once
+ * every file is written and its lock released, wait --grace once and revoke the old registry
+ * entries of the revocable tokens that were replaced.
+ */
 async function rotateDue(
   due: { plan: UserPlan; row: SummaryRow }[],
   requester: Requester | undefined,
-  backup: boolean,
-  now: Date,
+  options: { backup: boolean; graceMs: number; now: Date },
   fail: (row: SummaryRow, e: unknown) => void,
 ): Promise<void> {
+  const { backup, now } = options;
   interface Issued {
     plan: UserPlan;
     row: SummaryRow;
     token: string;
     expiresAt?: Date;
+    /** The identity that issued the token, and so retires or discards its entries. */
+    asker: CommandContext;
+    revocable?: RevocableToken;
+    previous?: IssuedEntry;
   }
-  const done = ({ row, expiresAt }: Issued) => {
+  const retire: Issued[] = [];
+  const done = (entry: Issued) => {
+    const { row, expiresAt } = entry;
     row.result = "rotated";
     row.detail = (expiresAt ? `new token ${expiryPhrase(expiresAt, now)}` : "new token") +
       `; the old one ${row.detail}`;
+    if (entry.revocable && entry.previous) {
+      row.detail += `; revocable: the new token is issued token "${entry.revocable.entry.name}"`;
+      retire.push(entry);
+    }
+  };
+  const undo = async (entry: Issued) => {
+    if (entry.revocable) await discardSuccessor(entry.asker, entry.revocable);
   };
   const byFile = new Map<string, Issued[]>();
   for (const { plan, row } of due) {
     let entry: Issued;
     try {
       const issued = await issueToken(plan, requester);
-      entry = { plan, row, token: issued.token, expiresAt: issued.expiresAt };
+      entry = {
+        plan,
+        row,
+        token: issued.token,
+        expiresAt: issued.expiresAt,
+        asker: requester?.ctx ?? plan.ctx,
+        revocable: issued.revocable,
+        previous: issued.previous,
+      };
     } catch (e) {
       fail(row, e);
       continue;
@@ -806,6 +827,7 @@ async function rotateDue(
       done(entry);
       row.detail += ` (token file "${plan.tokenFile}")`;
     } catch (e) {
+      await undo(entry);
       fail(row, e);
     }
   }
@@ -821,7 +843,40 @@ async function rotateDue(
       if (result.backupPath) ctx.log(1, `kept the previous kubeconfig as "${result.backupPath}"`);
       entries.forEach(done);
     } catch (e) {
+      // Nothing of this file was written: its new entries must not outlive the failure.
+      for (const entry of entries) await undo(entry);
       for (const { row } of entries) fail(row, e);
+    }
+  }
+  const stderr = due[0]?.plan.ctx.runtime.stderr;
+  if (retire.length === 0) {
+    if (options.graceMs > 0 && due.length > 0) {
+      due[0].plan.ctx.warn(
+        "--grace had no effect: no revocable token was rotated (an old token works until it " +
+          "expires)",
+      );
+    }
+    return;
+  }
+  // One wait for all, outside every lock: the old tokens keep working meanwhile.
+  if (options.graceMs > 0) {
+    stderr!.write(
+      `Revoking ${retire.length} old issued token${retire.length === 1 ? "" : "s"} in ` +
+        `${formatGoDuration(options.graceMs)} (--grace)...\n`,
+    );
+    await due[0].plan.ctx.runtime.sleep(options.graceMs);
+  }
+  // Two users that held the same token share its entry: it is revoked once.
+  const seen = new Set<string>();
+  for (const entry of retire) {
+    const old = entry.previous!;
+    const key = `${old.namespace}/${old.id}/${old.uid ?? ""}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    try {
+      await retireEntry(entry.asker, old, 0);
+    } catch (e) {
+      fail(entry.row, e);
     }
   }
 }

@@ -6,6 +6,8 @@
 import type { CommandContext } from "../cli/context.ts";
 import type { Credential } from "../kubeconfig/types.ts";
 import { ApiError } from "../api/errors.ts";
+import { getSecret } from "../api/secrets.ts";
+import { reviewSelf, reviewToken, reviewVersionAccess, type UserInfo } from "../api/reviews.ts";
 import { CliError } from "../errors.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
 import { rfc3339 } from "../output/duration.ts";
@@ -18,20 +20,15 @@ import {
   groupsText,
   interpretCredential,
 } from "../credential/interpret.ts";
-import { readBootstrapSecret } from "../bootstrap/secret.ts";
+import { BOOTSTRAP_NAMESPACE, readBootstrapSecret } from "../bootstrap/secret.ts";
+import { bootstrapSecretName } from "../bootstrap/token.ts";
 
 /** Flags of `whoami`. */
 export interface WhoamiOptions {
   output: string;
 }
 
-/** The user as the API server reports it (authentication.k8s.io UserInfo). */
-export interface UserInfo {
-  username?: string;
-  uid?: string;
-  groups?: string[];
-  extra?: Record<string, string[]>;
-}
+export type { UserInfo } from "../api/reviews.ts";
 
 /** What `whoami` found out. */
 export interface Identity {
@@ -49,8 +46,6 @@ export interface Identity {
   /** Groups the server adds that could not be known here (only when not verified). */
   unknownGroups?: string;
 }
-
-const SSR_VERSIONS = ["v1", "v1beta1", "v1alpha1"];
 
 /** Find out who the credential is and print it; returns the exit code. */
 export async function runWhoami(ctx: CommandContext, options: WhoamiOptions): Promise<number> {
@@ -86,35 +81,27 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
     bootstrapSecret = await readOwnBootstrapSecret(ctx, id);
   }
   const described = describeCredential(credential, { now, bootstrapSecret });
-  for (const version of SSR_VERSIONS) {
-    try {
-      const res = await client.post<{ status?: { userInfo?: UserInfo } }>(
-        `/apis/authentication.k8s.io/${version}/selfsubjectreviews`,
-        { apiVersion: `authentication.k8s.io/${version}`, kind: "SelfSubjectReview" },
-      );
-      return {
-        user: res.body.status?.userInfo ?? {},
-        source: `SelfSubjectReview authentication.k8s.io/${version}`,
-        verified: true,
-        ...described,
-      };
-    } catch (e) {
-      if (!(e instanceof ApiError) || (e.code !== 404 && e.code !== 403)) throw e;
+  const reviewed = await reviewSelf(client, {
+    onUnavailable: (version, e) => {
       // The impersonation filter runs before any API: its 403 is the answer, not a missing API.
       if (config.impersonate && refusedImpersonation(e)) throw e;
       ctx.log(6, `SelfSubjectReview ${version} not available (${e.code})`);
-    }
+    },
+  });
+  if (reviewed) {
+    return {
+      user: reviewed.userInfo,
+      source: `SelfSubjectReview ${reviewed.apiVersion}`,
+      verified: true,
+      ...described,
+    };
   }
   // Without SelfSubjectReview nothing below asks the server as the impersonated user: a
   // SelfSubjectAccessReview (served since 1.6) passes the same impersonation filter, so a
   // refused --as is reported instead of printing the identity it asked for.
   if (config.impersonate) {
     try {
-      await client.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SelfSubjectAccessReview",
-        spec: { nonResourceAttributes: { path: "/version", verb: "get" } },
-      });
+      await reviewVersionAccess(client);
     } catch (e) {
       if (e instanceof ApiError && refusedImpersonation(e)) throw e;
       ctx.log(6, `SelfSubjectAccessReview not available: ${(e as Error).message}`);
@@ -132,18 +119,12 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
     : "TokenReview needs a token";
   if (credential.token && !credential.certPem && !config.impersonate) {
     try {
-      const res = await client.post<
-        { status?: { authenticated?: boolean; user?: UserInfo; error?: string } }
-      >("/apis/authentication.k8s.io/v1/tokenreviews", {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenReview",
-        spec: { token: credential.token },
-      });
-      if (!res.body.status?.authenticated) {
+      const status = await reviewToken(client, credential.token);
+      if (!status.authenticated) {
         unverifiedReason = "TokenReview did not confirm the token";
       } else {
         return {
-          user: res.body.status.user ?? {},
+          user: status.user ?? {},
           source: "TokenReview authentication.k8s.io/v1",
           verified: true,
           ...described,
@@ -186,9 +167,7 @@ async function readOwnBootstrapSecret(
 ): Promise<BootstrapSecretInfo | undefined> {
   const client = await ctx.client();
   try {
-    const secret = await client.get<Parameters<typeof readBootstrapSecret>[0]>(
-      `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${id}`,
-    );
+    const secret = await getSecret(client, BOOTSTRAP_NAMESPACE, bootstrapSecretName(id));
     const info = readBootstrapSecret(secret);
     if (!info || info.invalidExpiration !== undefined) return undefined;
     return { extraGroups: info.groups, expiration: info.expires };

@@ -9,6 +9,7 @@ import { X509Certificate } from "node:crypto";
 import type { Credential } from "../kubeconfig/types.ts";
 import { relativeTime, rfc3339 } from "../output/duration.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
+import { BOOTSTRAP_NAMESPACE, bootstrapSecretName } from "../bootstrap/token.ts";
 
 /** What a credential is. */
 export type CredentialKind =
@@ -232,7 +233,7 @@ function bootstrapInterpretation(
   secret: BootstrapSecretInfo | undefined,
   report: TokenReport,
 ): CredentialInterpretation {
-  const where = `Secret kube-system/bootstrap-token-${id}`;
+  const where = `Secret ${BOOTSTRAP_NAMESPACE}/${bootstrapSecretName(id)}`;
   // The bootstrap authenticator: {system:bootstrappers} plus auth-extra-groups, sorted and
   // without duplicates; then system:authenticated is appended.
   const user: DerivedUser = { username: `system:bootstrap:${id}` };

@@ -1,6 +1,8 @@
 /** Strict decoding of compact JWS tokens (JWTs), and recognition of bootstrap tokens. */
 
 import { CliError } from "../errors.ts";
+import { BOOTSTRAP_TOKEN } from "../bootstrap/token.ts";
+import { decodeBase64Url } from "../encoding/base64.ts";
 
 /** The parts of a compact JWT, decoded but not verified. */
 export interface DecodedJwt {
@@ -19,7 +21,6 @@ export class TokenFormatError extends CliError {
   override name = "TokenFormatError";
 }
 
-const BOOTSTRAP_TOKEN = /^([a-z0-9]{6})\.[a-z0-9]{16}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 type Segment = "header" | "payload" | "signature";
 
@@ -79,9 +80,7 @@ function decodeSegment(text: string, segment: Segment): Uint8Array {
     fail(`the ${segment} is not base64url (only A-Z, a-z, 0-9, "-" and "_" are allowed)`);
   }
   if (text.length % 4 === 1) fail(`the ${segment} is not valid base64url (bad length)`);
-  const base64 = text.replaceAll("-", "+").replaceAll("_", "/");
-  const binary = atob(base64 + "=".repeat((4 - base64.length % 4) % 4));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  return decodeBase64Url(text);
 }
 
 function decodeJsonSegment(text: string, segment: Segment): Record<string, unknown> {

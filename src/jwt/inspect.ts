@@ -1,6 +1,7 @@
 /** What a token is and what its claims say, read the way the Kubernetes API server reads them. */
 
 import { bootstrapTokenId, decodeJwt } from "./decode.ts";
+import { BOOTSTRAP_NAMESPACE, bootstrapSecretName } from "../bootstrap/token.ts";
 
 /** The kinds of token `kubectl token decode` tells apart. */
 export type TokenKind =
@@ -35,7 +36,7 @@ export interface KubernetesInfo {
 /** Where a bootstrap token lives; its secret half is never kept. */
 export interface BootstrapInfo {
   tokenId: string;
-  secretNamespace: "kube-system";
+  secretNamespace: typeof BOOTSTRAP_NAMESPACE;
   secretName: string;
   username: string;
 }
@@ -220,8 +221,8 @@ function bootstrapReport(tokenId: string): TokenReport {
     notYetValid: false,
     bootstrap: {
       tokenId,
-      secretNamespace: "kube-system",
-      secretName: `bootstrap-token-${tokenId}`,
+      secretNamespace: BOOTSTRAP_NAMESPACE,
+      secretName: bootstrapSecretName(tokenId),
       username: `system:bootstrap:${tokenId}`,
     },
     claims: {},

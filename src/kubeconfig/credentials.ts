@@ -4,7 +4,7 @@ import YAML from "yaml";
 import { CliError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Credential, ExecConfig, RestConfig } from "./types.ts";
-import { encodeBase64Text } from "./_base64.ts";
+import { encodeBase64 } from "../encoding/base64.ts";
 import { fileError } from "../fs/file_error.ts";
 import { checkKeyPair } from "./_pem.ts";
 import { MAX_KUBECONFIG_BYTES } from "./files.ts";
@@ -98,7 +98,7 @@ export function execCredentialInput(
     const cluster: Record<string, unknown> = { server: config.server };
     if (config.tlsServerName) cluster["tls-server-name"] = config.tlsServerName;
     if (config.insecureSkipTlsVerify) cluster["insecure-skip-tls-verify"] = true;
-    if (config.caPem) cluster["certificate-authority-data"] = encodeBase64Text(config.caPem);
+    if (config.caPem) cluster["certificate-authority-data"] = encodeBase64(config.caPem);
     // Only the kubeconfig's proxy-url: client-go leaves environment proxies to the transport.
     if (config.cluster.proxyUrl) cluster["proxy-url"] = config.cluster.proxyUrl;
     if (config.cluster.disableCompression) cluster["disable-compression"] = true;

@@ -3,7 +3,6 @@
 import { parseDocument, type Tags, YAMLError } from "yaml";
 import { CliError } from "../errors.ts";
 import type { AuthInfo, Cluster, Context, ExecConfig, KubeconfigFile } from "./types.ts";
-import { normalizeBase64 } from "./_base64.ts";
 import { pathApi, resolveAgainst } from "./_path.ts";
 
 /** Options for {@link parseKubeconfig}. */
@@ -330,4 +329,11 @@ class Reader {
       interactiveMode: interactiveMode as ExecConfig["interactiveMode"],
     });
   }
+}
+
+/** Base64 as Go's encoding/json reads `[]byte`: the text without CR/LF, or undefined when Go would reject it. */
+function normalizeBase64(text: string): string | undefined {
+  const clean = text.replace(/[\r\n]/g, "");
+  if (clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return undefined;
+  return clean;
 }

@@ -20,7 +20,7 @@ import {
 import { mergeKubeconfigs } from "./merge.ts";
 import { type InClusterConfig, inClusterConfig } from "./in_cluster.ts";
 import { proxyForUrl } from "./proxy.ts";
-import { decodeBase64Text } from "./_base64.ts";
+import { decodeBase64 } from "../encoding/base64.ts";
 import { fileError } from "../fs/file_error.ts";
 import { isWindows, pathApi } from "./_path.ts";
 import { parseRequestTimeout } from "./_timeout.ts";
@@ -145,7 +145,7 @@ export async function resolveRestConfig(
   config.insecureSkipTlsVerify = cluster.insecureSkipTlsVerify ?? false;
   if (cluster.tlsServerName) config.tlsServerName = cluster.tlsServerName;
   const caPem = cluster.certificateAuthorityData
-    ? decodeBase64Text(cluster.certificateAuthorityData)
+    ? utf8(decodeBase64(cluster.certificateAuthorityData))
     : cluster.certificateAuthority
     ? await readFor(runtime, cluster.certificateAuthority, "certificate-authority", clusterLabel)
     : undefined;
@@ -300,10 +300,10 @@ async function authFor(
   let cert: { certPem: string; keyPem: string } | undefined;
   if (user.clientCertificate || user.clientCertificateData) {
     const certPem = user.clientCertificateData
-      ? decodeBase64Text(user.clientCertificateData)
+      ? utf8(decodeBase64(user.clientCertificateData))
       : await readFor(runtime, user.clientCertificate!, "client-certificate", label);
     const keyPem = user.clientKeyData
-      ? decodeBase64Text(user.clientKeyData)
+      ? utf8(decodeBase64(user.clientKeyData))
       : await readFor(runtime, user.clientKey!, "client-key", label);
     cert = { certPem, keyPem };
     await checkKeyPair(cert, {
@@ -467,4 +467,8 @@ function noServerError(
 
 function quoteList(items: string[]): string {
   return items.map((item) => `"${item}"`).join(", ");
+}
+
+function utf8(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
 }

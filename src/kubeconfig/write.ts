@@ -6,13 +6,13 @@
  * what was written, the previous content is put back and the write fails.
  */
 import { CliError } from "../errors.ts";
-import type { FileInfo, Runtime } from "../runtime.ts";
-import { checkOwnerKept, OwnerError, writeFileAtomic } from "../fs/atomic.ts";
-import { withLock } from "../fs/lock.ts";
-import { fileError, fileErrorDetail } from "../fs/file_error.ts";
+import type { Runtime } from "../runtime.ts";
+import { replaceFile } from "../fs/replace.ts";
 import { tokenOfFile } from "./credentials.ts";
 import { editKubeconfigText, type KubeconfigChange, type PathStep } from "./edit.ts";
 import { parseKubeconfig, readKubeconfigYaml } from "./parse.ts";
+
+export { backupPath } from "../fs/replace.ts";
 
 /** Options of {@link updateKubeconfigFile}. */
 export interface UpdateOptions {
@@ -40,11 +40,6 @@ export interface UpdateResult {
   created: boolean;
 }
 
-/** The backup of `file` that `--backup` writes. */
-export function backupPath(file: string): string {
-  return `${file}.bak`;
-}
-
 /**
  * Apply `changes` to the kubeconfig `file` under its lock. `changes` may be a function of the
  * current text, for edits that depend on what is there under the lock.
@@ -55,37 +50,24 @@ export async function updateKubeconfigFile(
   changes: KubeconfigChange[] | ((text: string) => KubeconfigChange[]),
   options: UpdateOptions = {},
 ): Promise<UpdateResult> {
-  return await withLock(runtime, file, async () => {
-    let text = "";
-    let created = false;
-    try {
-      text = await runtime.readTextFile(file);
-    } catch (e) {
-      if ((e as Error)?.name !== "NotFound" || !options.create) {
-        throw fileError(`read kubeconfig "${file}"`, e);
+  return await replaceFile(runtime, file, {
+    ...options,
+    what: `kubeconfig "${file}"`,
+    mode: 0o600,
+    edit: (previous) => {
+      const text = previous ?? "";
+      const list = typeof changes === "function" ? changes(text) : changes;
+      const next = editKubeconfigText(text, list, file);
+      if (next === text && previous !== undefined) return undefined;
+      // Never write what kubectl could not read back, or what would not read as the change.
+      parseKubeconfig(next, file);
+      const wrong = mismatch(next, list, file);
+      if (wrong) {
+        throw new CliError(`Cannot edit kubeconfig "${file}": ${wrong}; nothing was written`);
       }
-      created = true;
-    }
-    const list = typeof changes === "function" ? changes(text) : changes;
-    const next = editKubeconfigText(text, list, file);
-    if (next === text && !created) return { changed: false, created };
-    // Never write what kubectl could not read back, or what would not read as the change.
-    parseKubeconfig(next, file);
-    const wrong = mismatch(next, list, file);
-    if (wrong) {
-      throw new CliError(`Cannot edit kubeconfig "${file}": ${wrong}; nothing was written`);
-    }
-    const result: UpdateResult = { changed: true, created };
-    result.backupPath = await replaceChecked(runtime, file, {
-      what: `kubeconfig "${file}"`,
-      previous: created ? undefined : text,
-      next,
-      check: (back) => mismatch(back, list, file),
-      mode: 0o600,
-      options,
-    });
-    return result;
-  }, { timeoutMs: options.lockTimeoutMs, what: `kubeconfig "${file}"` });
+      return { next, check: (back) => mismatch(back, list, file) };
+    },
+  });
 }
 
 /** Options of {@link updateTokenFile}. */
@@ -101,25 +83,19 @@ export async function updateTokenFile(
   token: string,
   options: TokenFileOptions = {},
 ): Promise<{ backupPath?: string }> {
-  const what = `token file "${path}"`;
-  return await withLock(runtime, path, async () => {
-    let old: string;
-    try {
-      old = await runtime.readTextFile(path);
-    } catch (e) {
-      throw new CliError(`Cannot read ${what}: ${fileErrorDetail(e)}`, { cause: e });
-    }
-    const eol = /\r\n$/.test(old) ? "\r\n" : old.endsWith("\n") ? "\n" : "";
-    const backup = await replaceChecked(runtime, path, {
-      what,
-      previous: old,
-      next: token + eol,
-      check: (back) => tokenOfFile(back) === token ? undefined : "it does not hold the new token",
-      mode: 0o600,
-      options,
-    });
-    return { backupPath: backup };
-  }, { timeoutMs: options.lockTimeoutMs, what });
+  const result = await replaceFile(runtime, path, {
+    ...options,
+    what: `token file "${path}"`,
+    mode: 0o600,
+    edit: (old = "") => {
+      const eol = /\r\n$/.test(old) ? "\r\n" : old.endsWith("\n") ? "\n" : "";
+      return {
+        next: token + eol,
+        check: (back) => tokenOfFile(back) === token ? undefined : "it does not hold the new token",
+      };
+    },
+  });
+  return { backupPath: result.backupPath };
 }
 
 /**
@@ -132,114 +108,18 @@ export async function writeKubeconfigFile(
   text: string,
   options: Pick<UpdateOptions, "backup" | "lockTimeoutMs" | "afterRename"> = {},
 ): Promise<{ backupPath?: string }> {
-  const what = `kubeconfig "${path}"`;
   parseKubeconfig(text, path);
-  return await withLock(runtime, path, async () => {
-    let previous: string | undefined;
-    try {
-      previous = await runtime.readTextFile(path);
-    } catch (e) {
-      if ((e as Error)?.name !== "NotFound") {
-        throw new CliError(`Cannot read ${what}: ${fileErrorDetail(e)}`, { cause: e });
-      }
-    }
-    const backup = await replaceChecked(runtime, path, {
-      what,
-      previous,
+  const result = await replaceFile(runtime, path, {
+    ...options,
+    what: `kubeconfig "${path}"`,
+    create: true,
+    forceMode: 0o600,
+    edit: () => ({
       next: text,
-      check: (back) => {
-        if (back !== text) return "it does not hold what was written";
-        return loads(back, path);
-      },
-      forceMode: 0o600,
-      options,
-    });
-    return { backupPath: backup };
-  }, { timeoutMs: options.lockTimeoutMs, what });
-}
-
-interface Replacement {
-  /** `kubeconfig "..."`, for messages. */
-  what: string;
-  /** The content before, or undefined for a new file. */
-  previous: string | undefined;
-  next: string;
-  /** What is wrong with the file as read back, or undefined. */
-  check: (text: string) => string | undefined;
-  mode?: number;
-  forceMode?: number;
-  options: Pick<UpdateOptions, "backup" | "beforeRename" | "afterRename">;
-}
-
-/**
- * The write shared by every writer: owner check first (nothing is written when the owner
- * cannot be kept), backup, atomic replace, read back; a file that does not read back as
- * intended gets its previous content again. Returns the backup's path, when one was written.
- * The caller holds the file's lock.
- */
-async function replaceChecked(
-  runtime: Runtime,
-  file: string,
-  r: Replacement,
-): Promise<string | undefined> {
-  const fail = (detail: string, cause?: unknown): never => {
-    throw new CliError(`Cannot write ${r.what}: ${detail}`, { cause });
-  };
-  let info: FileInfo | undefined;
-  if (r.previous !== undefined) {
-    info = await runtime.stat(file).catch(() => undefined);
-    try {
-      if (info) checkOwnerKept(runtime, info);
-    } catch (e) {
-      if (e instanceof OwnerError) fail(e.message, e);
-      throw e;
-    }
-  }
-  let backup: string | undefined;
-  if (r.options.backup && r.previous !== undefined) {
-    backup = backupPath(file);
-    try {
-      await writeFileAtomic(runtime, backup, r.previous, {
-        forceMode: 0o600,
-        owner: info && { uid: info.uid, gid: info.gid },
-      });
-    } catch (e) {
-      fail(`cannot write the backup "${backup}": ${fileErrorDetail(e)}`, e);
-    }
-  }
-  try {
-    await writeFileAtomic(runtime, file, r.next, {
-      mode: r.mode,
-      forceMode: r.forceMode,
-      keepOwner: true,
-      beforeRename: r.options.beforeRename,
-    });
-  } catch (e) {
-    fail(fileErrorDetail(e), e);
-  }
-  if (r.options.afterRename) await r.options.afterRename(file);
-  let problem: string | undefined;
-  try {
-    problem = r.check(await runtime.readTextFile(file));
-  } catch (e) {
-    problem = `it cannot be read back: ${fileErrorDetail(e)}`;
-  }
-  if (problem === undefined) return backup;
-  // We hold the lock: nobody that honours it has written since.
-  try {
-    if (r.previous === undefined) await runtime.remove(file);
-    else await writeFileAtomic(runtime, file, r.previous, { mode: r.mode, keepOwner: true });
-  } catch (e) {
-    return fail(
-      `read back, ${problem}, and restoring the previous content failed: ${fileErrorDetail(e)}`,
-      e,
-    );
-  }
-  return fail(
-    `read back, ${problem}; ${
-      r.previous === undefined ? "the new file was removed" : "the previous content was restored"
-    }`,
-  );
+      check: (back) => back !== text ? "it does not hold what was written" : loads(back, path),
+    }),
+  });
+  return { backupPath: result.backupPath };
 }
 
 /** Whether kubeconfig text fails to load, as a reason. */

@@ -6,6 +6,7 @@
  * printed escaped (`\x1b`), so server text cannot move the cursor, recolour or rewrite lines.
  */
 import type { Output, Runtime } from "../runtime.ts";
+import { BOOTSTRAP_TOKEN_IN_TEXT } from "../bootstrap/token.ts";
 
 /** What a secret is replaced with. */
 export const REDACTED = "[redacted]";
@@ -20,7 +21,7 @@ const MIN_SECRET_LENGTH = 6;
 // (kubernetes.default.svc, v1.20.2, system:serviceaccount:ns.sa) out.
 const JWT = /eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*)*/g;
 // Bootstrap token `<id>.<secret>`; the id alone (bootstrap-token-abcdef) is not a secret.
-const BOOTSTRAP = /(?<![A-Za-z0-9_-])[a-z0-9]{6}\.[a-z0-9]{16}(?![A-Za-z0-9_-])/g;
+const BOOTSTRAP = BOOTSTRAP_TOKEN_IN_TEXT;
 // The value of an Authorization header, as a server might quote it. A value of lowercase letters
 // only is English ("Bearer tokens"), not a credential.
 const AUTH_SCHEME =

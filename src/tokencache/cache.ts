@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Runtime } from "../runtime.ts";
 import { checkCacheDir, readEntry, writeEntry } from "./_store.ts";
 import { SHORTCUT_FILE_RE } from "./shortcut.ts";
+import { decodeBase64Url } from "../encoding/base64.ts";
 
 export { checkCacheDir, ensureCacheDir, lockEntry } from "./_store.ts";
 
@@ -174,10 +175,7 @@ export function jwtTimes(token: string): JwtTimes | undefined {
   const parts = token.split(".");
   if (parts.length !== 3) return undefined;
   try {
-    const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
-    const json = new TextDecoder().decode(
-      Uint8Array.from(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)), (c) => c.charCodeAt(0)),
-    );
+    const json = new TextDecoder().decode(decodeBase64Url(parts[1]));
     const payload = JSON.parse(json);
     if (typeof payload?.exp !== "number") return undefined;
     const k8s = payload["kubernetes.io"];

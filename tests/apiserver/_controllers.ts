@@ -3,7 +3,8 @@
  * (a `default` ServiceAccount in every namespace), the legacy tokens controller (fills Secrets of
  * type kubernetes.io/service-account-token, deletes them with their ServiceAccount, drops a
  * deleted one from its ServiceAccount's `secrets`, and before 1.24 keeps one for every
- * ServiceAccount) and the namespace controller (deleting a namespace deletes what is in it).
+ * ServiceAccount), the namespace controller (deleting a namespace deletes what is in it) and the
+ * garbage collector (an object whose owners are all gone is deleted: see {@link GarbageCollector}).
  */
 import { Buffer } from "node:buffer";
 import { legacyClaims, type SigningKey } from "./_jwt.ts";
@@ -38,14 +39,17 @@ export class Controllers {
   readonly #o: ControllerOptions;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   readonly #unsubscribe: () => void;
+  readonly #gc: GarbageCollector;
 
   constructor(options: ControllerOptions) {
     this.#o = options;
+    this.#gc = new GarbageCollector(options.store);
     this.#unsubscribe = options.store.subscribe((e) => this.#onEvent(e));
   }
 
   /** Stop listening and cancel pending work, so nothing outlives the server. */
   stop(): void {
+    this.#gc.stop();
     this.#unsubscribe();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
@@ -224,4 +228,128 @@ export class Controllers {
     };
     this.#o.store.update(secrets, secret);
   }
+}
+
+/** How long after an owner's deletion its dependents go (the real collector: about a second). */
+export const GC_DELAY_MS = 100;
+
+interface OwnerReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  uid?: string;
+}
+
+interface Dependent {
+  info: ResourceInfo;
+  namespace?: string;
+  name: string;
+  owners: string[];
+}
+
+/**
+ * kube-controller-manager's garbage collector, for the case tokens depend on: once an object is
+ * deleted, each object that names it (by UID) in `ownerReferences` is checked after
+ * {@link GC_DELAY_MS}; one whose owners are all absent (not found, or found with another UID) is
+ * deleted, and one that keeps a live owner only loses the dangling references. That is the
+ * background propagation a plain `kubectl delete` asks for; Orphan and Foreground deletion
+ * (DeleteOptions.propagationPolicy) are not played: no test here asks for them.
+ */
+export class GarbageCollector {
+  readonly #store: ObjectStore;
+  readonly #unsubscribe: () => void;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  // Owner UID -> the keys of the objects that name it; key -> what the dependent names.
+  readonly #byOwner = new Map<string, Set<string>>();
+  readonly #dependents = new Map<string, Dependent>();
+
+  constructor(store: ObjectStore) {
+    this.#store = store;
+    this.#unsubscribe = store.subscribe((e) => this.#onEvent(e));
+  }
+
+  /** Stop listening and cancel pending collections. */
+  stop(): void {
+    this.#unsubscribe();
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  #onEvent(e: StoreEvent): void {
+    const meta = e.object.metadata;
+    const key = `${e.resource.group}/${e.resource.resource}/${meta.namespace ?? ""}/${meta.name}`;
+    this.#forget(key);
+    if (e.type !== "DELETED") {
+      const refs = ownerReferences(e.object);
+      if (refs.length === 0) return;
+      const owners = refs.map((r) => r.uid!);
+      this.#dependents.set(key, {
+        info: e.resource,
+        namespace: meta.namespace,
+        name: meta.name!,
+        owners,
+      });
+      for (const uid of owners) {
+        const keys = this.#byOwner.get(uid) ?? new Set();
+        keys.add(key);
+        this.#byOwner.set(uid, keys);
+      }
+      return;
+    }
+    const dependents = meta.uid ? this.#byOwner.get(meta.uid) : undefined;
+    if (!dependents?.size) return;
+    const keys = [...dependents];
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      for (const k of keys) this.#collect(k);
+    }, GC_DELAY_MS);
+    this.#timers.add(timer);
+  }
+
+  #forget(key: string): void {
+    const old = this.#dependents.get(key);
+    if (!old) return;
+    this.#dependents.delete(key);
+    for (const uid of old.owners) {
+      const keys = this.#byOwner.get(uid);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#byOwner.delete(uid);
+    }
+  }
+
+  /** Upstream attemptToDeleteItem: delete when no owner is left, else drop the dangling ones. */
+  #collect(key: string): void {
+    const dep = this.#dependents.get(key);
+    if (!dep) return;
+    const obj = this.#store.get(dep.info, dep.namespace, dep.name);
+    if (!obj) return;
+    const refs = ownerReferences(obj);
+    const live = refs.filter((r) => this.#ownerExists(r, dep.namespace));
+    if (live.length === 0) {
+      this.#store.remove(dep.info, dep.namespace, dep.name);
+    } else if (live.length < refs.length) {
+      obj.metadata.ownerReferences = live;
+      this.#store.update(dep.info, obj);
+    }
+  }
+
+  /** An owner is there when an object of its kind and name has its UID (namespaced: alongside). */
+  #ownerExists(ref: OwnerReference, namespace: string | undefined): boolean {
+    const group = ref.apiVersion?.includes("/") ? ref.apiVersion.split("/")[0] : "";
+    const info = RESOURCES.find((r) =>
+      r.stored && r.group === group && r.kind === ref.kind && !r.resource.includes("/")
+    );
+    // An owner of a kind this server does not store cannot be looked up: upstream would keep
+    // waiting for its informer, so the dependent stays.
+    if (!info) return true;
+    const owner = this.#store.get(info, info.namespaced ? namespace : undefined, ref.name ?? "");
+    return owner?.metadata.uid === ref.uid;
+  }
+}
+
+function ownerReferences(obj: KubeObject): OwnerReference[] {
+  const refs = (obj.metadata as { ownerReferences?: unknown }).ownerReferences;
+  return Array.isArray(refs)
+    ? refs.filter((r): r is OwnerReference => isObject(r) && typeof r.uid === "string")
+    : [];
 }

@@ -46,8 +46,9 @@ Deno.test("audit on a terminal hides info rows and says how many", async (t) => 
       assert.match(r.stdout, /Secret\s+ghost\s/);
       assert.equal(
         r.stderr,
-        "7 token Secrets, 0 bootstrap tokens, 3 service accounts read; findings: 4 high, " +
-          "8 medium, 3 low, 2 info\n2 info rows hidden (--severity info shows them)\n",
+        "7 token Secrets, 0 bootstrap tokens, 3 service accounts, 4 issued tokens read; " +
+          "findings: 4 high, 8 medium, 5 low, 2 info\n" +
+          "2 info rows hidden (--severity info shows them)\n",
       );
     });
 
@@ -65,7 +66,7 @@ Deno.test("audit on a terminal hides info rows and says how many", async (t) => 
 
     await t.step("an explicit level says what it hid", async () => {
       const r = await run(["--severity", "high"]);
-      assert.match(r.stderr, /\n5 rows below severity "high" hidden\n$/);
+      assert.match(r.stderr, /\n7 rows below severity "high" hidden\n$/);
     });
 
     for (const output of ["json", "yaml"]) {

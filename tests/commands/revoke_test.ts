@@ -61,6 +61,13 @@ Deno.test("revoke asks on a terminal and deletes only after yes", async (t) => {
         /secret "team\/ghost" deleted\nsecret "team\/recreated" deleted\n$/,
       );
       assert.ok(!names().includes("ghost") && !names().includes("recreated"));
+      // Registry entries are no legacy tokens: not even the one whose service account is gone.
+      assert.deepEqual(names().filter((n) => n?.includes("-issued-")), [
+        "app-issued-b2c4d",
+        "app-issued-f5g6h",
+        "app-issued-j7k8l",
+        "ghost-issued-m9n2p",
+      ]);
     });
   } finally {
     await server.close();
@@ -74,9 +81,10 @@ Deno.test("audit shows a progress line on a terminal stderr and clears it", asyn
     assert.equal(await main(["audit", "-A", "--chunk-size", "2"], runtime), 0);
     assert.match(
       stderr.text,
-      /\rRead 2 service accounts, 0 token Secrets, 0 bootstrap tokens\.\.\./,
+      /\rRead 2 service accounts, 0 token Secrets, 0 bootstrap tokens, 0 issued tokens\.\.\./,
     );
-    const cleared = "\r\x1b[K7 token Secrets, 3 bootstrap tokens, 7 service accounts read";
+    const cleared =
+      "\r\x1b[K7 token Secrets, 3 bootstrap tokens, 7 service accounts, 4 issued tokens read";
     assert.ok(stderr.text.includes(cleared), stderr.text);
   } finally {
     await server.close();

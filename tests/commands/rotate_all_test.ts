@@ -10,6 +10,8 @@ import { denoRuntime, type Output, type Runtime } from "../../src/runtime.ts";
 import { parseExpiryThreshold, rotationDue, validateRotate } from "../../src/commands/rotate.ts";
 import { UsageError } from "../../src/errors.ts";
 import { EDGE_INSTANTS } from "../e2e/_audit_seed.ts";
+import { runCli } from "../e2e/_cli.ts";
+import { startApiServer } from "../apiserver/mod.ts";
 
 class Capture implements Output {
   text = "";
@@ -314,5 +316,134 @@ Deno.test("--requester-context completes contexts as --context does", async () =
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rotate --all waits --grace once, with the new tokens written and no lock held", async () => {
+  const server = await startApiServer();
+  const dir = await Deno.makeTempDir({ prefix: "rotate-all-grace-" });
+  try {
+    for (const name of ["robot", "helper"]) {
+      server.store.create({
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name, namespace: "default" },
+      });
+    }
+    const file = join(dir, "config");
+    for (const [sa, how] of [["robot", "--output-file"], ["helper", "--merge"]]) {
+      const r = await runCli(
+        ["kubeconfig", `default/${sa}`, "--duration", "1h", "--revocable", how, file],
+        { env: { KUBECONFIG: server.kubeconfigPath } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const entries = () =>
+      server.store.list("v1", "Secret", "default")
+        .filter((s) => s.type === "kubectl-token.io/issued-token")
+        .map((s) => s.metadata.name!).sort();
+    const oldEntries = entries();
+    assert.equal(oldEntries.length, 2);
+    const before = await Deno.readTextFile(file);
+    const waits: { ms: number; locked: boolean; written: boolean; entries: string[] }[] = [];
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const vars: Record<string, string> = { HOME: "/nonexistent" };
+    const runtime: Runtime = {
+      ...denoRuntime(),
+      env: (name) => vars[name],
+      envAll: () => ({ ...vars }),
+      stdout,
+      stderr,
+      sleep: async (ms) => {
+        waits.push({
+          ms,
+          locked: await Deno.stat(`${file}.lock`).then(() => true, () => false),
+          written: (await Deno.readTextFile(file)) !== before,
+          entries: entries(),
+        });
+      },
+    };
+    const code = await main([
+      "rotate",
+      "--all",
+      "--kubeconfig",
+      file,
+      "--requester-kubeconfig",
+      server.kubeconfigPath,
+      "--if-expires-within",
+      "100%",
+      "--grace",
+      "5m",
+    ], runtime);
+    assert.equal(code, 0, stderr.text);
+    assert.equal(waits.length, 1, "one wait for both tokens");
+    const [wait] = waits;
+    assert.equal(wait.ms, 300_000);
+    assert.equal(wait.locked, false, "the kubeconfig lock is not held while waiting");
+    assert.equal(wait.written, true, "the new tokens are written before the wait");
+    assert.equal(wait.entries.length, 4, "old and new entries both exist during the grace");
+    const after = entries();
+    assert.equal(after.length, 2);
+    assert.ok(after.every((name) => !oldEntries.includes(name)), "the old entries are revoked");
+    assert.match(stderr.text, /^Revoking 2 old issued tokens in 5m0s \(--grace\)\.\.\.\n/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await server.close();
+  }
+});
+
+Deno.test("rotate --all leaves no new registry entry behind when the file cannot be written", async () => {
+  const server = await startApiServer();
+  const dir = await Deno.makeTempDir({ prefix: "rotate-all-refused-" });
+  try {
+    server.store.create({
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "robot", namespace: "default" },
+    });
+    const file = join(dir, "config");
+    const r = await runCli(
+      ["kubeconfig", "default/robot", "--duration", "1h", "--revocable", "--output-file", file],
+      { env: { KUBECONFIG: server.kubeconfigPath } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    // A token that is a YAML alias is refused at the write, after its successor was issued.
+    const written = await Deno.readTextFile(file);
+    const token = /\n\s+token: (\S+)\n/.exec(written)![1];
+    const text = `shared: &tok ${token}\n` + written.replace(`token: ${token}`, "token: *tok");
+    await Deno.writeTextFile(file, text);
+    const entries = () =>
+      server.store.list("v1", "Secret", "default")
+        .filter((s) => s.type === "kubectl-token.io/issued-token")
+        .map((s) => s.metadata.name!);
+    const before = entries();
+    assert.equal(before.length, 1);
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const vars: Record<string, string> = { HOME: "/nonexistent" };
+    let slept = 0;
+    const runtime: Runtime = {
+      ...denoRuntime(),
+      env: (name) => vars[name],
+      envAll: () => ({ ...vars }),
+      stdout,
+      stderr,
+      sleep: () => {
+        slept++;
+        return Promise.resolve();
+      },
+    };
+    const args = ["rotate", "--all", "--kubeconfig", file, "--grace", "1m"];
+    const requester = ["--requester-kubeconfig", server.kubeconfigPath];
+    const code = await main([...args, ...requester, "--if-expires-within", "100%"], runtime);
+    assert.equal(code, 1);
+    assert.match(stdout.text, /\sfailed\s+Cannot edit kubeconfig .*is a YAML alias/);
+    assert.deepEqual(entries(), before, "the successor's entry is discarded, the old one kept");
+    assert.equal(slept, 0);
+    assert.equal(await Deno.readTextFile(file), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await server.close();
   }
 });

@@ -56,6 +56,42 @@ export function bootstrapSecret(server: ApiServer, id: string, expiration?: Date
   });
 }
 
+/**
+ * A registry entry of `create --revocable` (type kubectl-token.io/issued-token, no data) owned by
+ * service account `sa`, for a token that expires at `expires`.
+ */
+export function issuedSecret(
+  server: ApiServer,
+  namespace: string,
+  name: string,
+  options: { sa: string; saUid: string; expires: Date; purpose?: string },
+) {
+  const rfc = (d: Date) => d.toISOString().replace(/\.\d+Z$/, "Z");
+  return server.store.create({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name,
+      namespace,
+      labels: { "kubectl-token.io/service-account": options.sa },
+      annotations: {
+        "kubectl-token.io/audiences": "[]",
+        "kubectl-token.io/issued-at": rfc(new Date(options.expires.getTime() - 3_600_000)),
+        "kubectl-token.io/expires-at": rfc(options.expires),
+        "kubectl-token.io/fingerprint": "0123abcd4567",
+        ...(options.purpose ? { "kubectl-token.io/purpose": options.purpose } : {}),
+      },
+      ownerReferences: [{
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        name: options.sa,
+        uid: options.saUid,
+      }],
+    },
+    type: "kubectl-token.io/issued-token",
+  });
+}
+
 /** A namespace, straight into the store (the controller adds its `default` service account). */
 export function namespace(server: ApiServer, name: string) {
   return server.store.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
@@ -140,6 +176,18 @@ export async function seedFindings(at: string = EDGE_INSTANTS[0]): Promise<Pinne
   tokenSecret(server, "team", "never-old", { sa: "app", saUid: uid });
   offset = 0;
   tokenSecret(server, "team", "never-new", { sa: "app", saUid: uid });
+  // Registry entries: tokens that expired a second and three days ago (never pruned), one that
+  // expires in a second, and one whose service account is gone (no finding: not a legacy token).
+  const issued = (name: string, expiresInMs: number, sa = "app", saUid = uid!) =>
+    issuedSecret(server, "team", name, { sa, saUid, expires: new Date(now + expiresInMs) });
+  offset = -3_601_000;
+  issued("app-issued-b2c4d", -1000);
+  offset = -3 * DAY_MS - 3_600_000;
+  issued("app-issued-j7k8l", -3 * DAY_MS);
+  offset = -3_599_000;
+  issued("app-issued-f5g6h", 1000);
+  offset = 0;
+  issued("ghost-issued-m9n2p", 3_600_000, "ghost", "00000000-0000-0000-0000-00000000beef");
   bootstrapSecret(server, "aaaaaa", new Date(now - 3_600_000));
   bootstrapSecret(server, "bbbbbb");
   bootstrapSecret(server, "cccccc", new Date(now + 7_200_000));

@@ -86,7 +86,9 @@ Deno.test("audit --kind audits only the kinds named, in kubectl's spellings", as
       [["--kind", "sa"], ["ServiceAccount"]],
       [["--kind", "serviceaccount,bootstrap"], ["BootstrapToken", "ServiceAccount"]],
       [["--kind", "secret", "--kind", "serviceaccounts"], ["Secret", "ServiceAccount"]],
-      [[], ["BootstrapToken", "Secret", "ServiceAccount"]],
+      [["--kind", "issued"], ["IssuedToken"]],
+      [["--kind", "issued-tokens,sa"], ["IssuedToken", "ServiceAccount"]],
+      [[], ["BootstrapToken", "IssuedToken", "Secret", "ServiceAccount"]],
     ];
     for (const [args, expected] of cases) {
       await t.step(args.join(" ") || "no --kind", async () => {
@@ -109,6 +111,17 @@ Deno.test("audit --kind audits only the kinds named, in kubectl's spellings", as
       assert.match(r.stderr, /^7 token Secrets read; findings: /);
     });
 
+    await t.step("--kind issued lists the registry entries only", async () => {
+      server.requests.length = 0;
+      const r = await runInProcess(["audit", "-n", "team", "--kind", "issued"], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const lists = server.requests.filter((q) => q.method === "GET" && q.path !== "/version");
+      assert.deepEqual(lists.map((q) => `${q.path} ${q.query.fieldSelector}`), [
+        "/api/v1/namespaces/team/secrets type=kubectl-token.io/issued-token",
+      ]);
+      assert.equal(r.stderr, "4 issued tokens read; findings: 2 low\n");
+    });
+
     await t.step("--kind bootstrap lists nothing else", async () => {
       server.requests.length = 0;
       const r = await runInProcess(["audit", "-A", "--kind", "bootstrap"], { env });
@@ -120,7 +133,7 @@ Deno.test("audit --kind audits only the kinds named, in kubectl's spellings", as
     const usage: [string[], RegExp][] = [
       [
         ["--kind", "pods"],
-        /^error: Invalid value "pods" for flag --kind: allowed values are secret, bootstrap, serviceaccount\n$/,
+        /^error: Invalid value "pods" for flag --kind: allowed values are secret, bootstrap, serviceaccount, issued\n$/,
       ],
       [["--kind", "secret,"], /^error: Invalid value "" for flag --kind/],
       [
@@ -182,7 +195,9 @@ Deno.test("audit -l sends the label selector on every list and keeps orphan dete
         "/api/v1/pods -",
         "/api/v1/secrets tier=ci",
         "/api/v1/namespaces/kube-system/secrets tier=ci",
+        "/api/v1/secrets tier=ci",
       ]);
+      assert.equal(lists.at(-1)?.query.fieldSelector, "type=kubectl-token.io/issued-token");
     });
 
     await t.step("--selector and set-based selectors", async () => {

@@ -106,7 +106,7 @@ Deno.test("audit with a Role that lists Secrets and Pods but not service account
       const r = await runCli(["audit", "-A"], { env });
       assert.equal(r.code, 1);
       const warnings = r.stderr.match(/^Warning: cannot list .*$/gm) ?? [];
-      assert.equal(warnings.length, 4, r.stderr);
+      assert.equal(warnings.length, 5, r.stderr);
       assert.match(r.stderr, /cannot list serviceaccounts in all namespaces: /);
       assert.match(
         r.stderr,
@@ -114,9 +114,10 @@ Deno.test("audit with a Role that lists Secrets and Pods but not service account
       );
       assert.match(r.stderr, /cannot list secrets in all namespaces: /);
       assert.match(r.stderr, /cannot list bootstrap tokens in namespace "kube-system": /);
+      assert.match(r.stderr, /cannot list issued tokens in all namespaces: /);
       assert.match(
         r.stderr,
-        /\nerror: Cannot audit: the server refused every list \(serviceaccounts in all namespaces, pods in all namespaces, secrets in all namespaces, bootstrap tokens in namespace "kube-system"\): .*forbidden/,
+        /\nerror: Cannot audit: the server refused every list \(serviceaccounts in all namespaces, pods in all namespaces, secrets in all namespaces, bootstrap tokens in namespace "kube-system", issued tokens in all namespaces\): .*forbidden/,
       );
     });
 

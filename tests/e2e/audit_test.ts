@@ -37,11 +37,19 @@ Deno.test("kubectl token audit produces and explains every kind of finding", asy
         ["BootstrapToken", "kube-system", "bootstrap-token-bbbbbb", ["no-expiry"]],
         ["BootstrapToken", "kube-system", "bootstrap-token-cccccc", []],
         ["ServiceAccount", "team", "app", ["automount"]],
+        ["IssuedToken", "team", "app-issued-b2c4d", ["unpruned"]],
+        ["IssuedToken", "team", "app-issued-j7k8l", ["unpruned"]],
       ];
       for (const [kind, ns, name, expected] of cases) {
         assert.deepEqual(types(find(kind, ns, name)), expected, `${kind} ${ns}/${name}`);
       }
       assert.equal(find("ServiceAccount", "team", "quiet"), undefined, "automount false is fine");
+      // A live revocable token is no finding (issued lists it); the one whose service account
+      // is gone is not orphaned either: it is no legacy token. Nor is any entry a Secret item.
+      assert.deepEqual(doc.items.filter((i) => /-issued-/.test(i.name)).map((i) => i.name), [
+        "app-issued-b2c4d",
+        "app-issued-j7k8l",
+      ]);
     });
 
     await t.step("severities and one-line reasons", () => {
@@ -64,6 +72,15 @@ Deno.test("kubectl token audit produces and explains every kind of finding", asy
       assert.equal(finding("never-old", "never-used").severity, "medium");
       assert.equal(finding("never-new", "never-used").severity, "low");
       assert.match(finding("fresh", "long-lived").reason, /never expires/);
+      const unpruned = (name: string) => find("IssuedToken", "team", name)!.findings[0];
+      assert.deepEqual(unpruned("app-issued-b2c4d"), {
+        type: "unpruned",
+        severity: "low",
+        reason: "issued token expired 1s ago; its registry entry was never pruned " +
+          "(kubectl token issued -n team --prune)",
+        replacement: "kubectl token issued -n team --prune",
+      });
+      assert.match(unpruned("app-issued-j7k8l").reason, /^issued token expired 3d ago; /);
       const boot = (id: string) => doc.items.find((i) => i.tokenID === id)!;
       assert.match(
         boot("aaaaaa").findings[0].reason,
@@ -97,12 +114,17 @@ Deno.test("kubectl token audit produces and explains every kind of finding", asy
         /BootstrapToken/,
         "bootstrap tokens only with -A or -n kube-system",
       );
-      // One aligned table: the FINDINGS column starts at the same place on every line.
-      const at = new Set(lines.map((l) => l.search(/(FINDINGS|automount|long-lived)/)));
+      assert.match(
+        table.stdout,
+        /\nteam\s+IssuedToken\s+app-issued-b2c4d\s+app\s+60m\s+<none>\s+<expired>\s+low\s+unpruned\n/,
+      );
+      assert.doesNotMatch(table.stdout, /app-issued-f5g6h|ghost-issued/);
+      // One aligned table: the FINDINGS column (the last) starts at the same place on every line.
+      const at = new Set(lines.map((l) => l.search(/\S+$/)));
       assert.equal(at.size, 1, table.stdout);
       assert.match(
         table.stderr,
-        /7 token Secrets, 0 bootstrap tokens, 3 service accounts read; findings: 4 high/,
+        /^7 token Secrets, 0 bootstrap tokens, 3 service accounts, 4 issued tokens read; findings: 4 high, 8 medium, 5 low, 2 info\n$/,
       );
 
       const wide = await runCli(["audit", "-n", "kube-system", "-o", "wide"], { env });
@@ -119,7 +141,8 @@ Deno.test("kubectl token audit produces and explains every kind of finding", asy
       assert.ok(
         yaml.stdout.endsWith(
           "\nsummary:\n  serviceAccounts: 3\n  secrets: 7\n  bootstrapTokens: 0\n" +
-            "  findings:\n    info: 2\n    low: 3\n    medium: 8\n    high: 4\n    critical: 0\n",
+            "  issuedTokens: 4\n" +
+            "  findings:\n    info: 2\n    low: 5\n    medium: 8\n    high: 4\n    critical: 0\n",
         ),
         yaml.stdout,
       );
@@ -182,6 +205,17 @@ Deno.test("audit gives the same findings at the edges of a day, a month and a ye
           "never-old": "long-lived:medium,never-used:medium",
           "never-new": "long-lived:medium,never-used:low",
         });
+        // A second past its expiry the entry is unpruned; a second before, it is not yet.
+        const issued = Object.fromEntries(
+          items.filter((i) => i.kind === "IssuedToken").map((i) => [
+            i.name,
+            i.findings.map((f) => `${f.type}:${f.severity}:${f.reason.split(";")[0]}`).join(","),
+          ]),
+        );
+        assert.deepEqual(issued, {
+          "app-issued-b2c4d": "unpruned:low:issued token expired 1s ago",
+          "app-issued-j7k8l": "unpruned:low:issued token expired 3d ago",
+        });
       } finally {
         await server.close();
       }
@@ -219,7 +253,12 @@ Deno.test("kubectl token audit pages through 2,000 namespaces and 20,000 Secrets
     assert.equal(lines.filter((l) => /\sServiceAccount\s/.test(l)).length, 2004);
     assert.doesNotMatch(r.stdout, /orphaned|opaque-/);
 
-    const secrets = server.requests.filter((q) => q.path === "/api/v1/secrets");
+    const all = server.requests.filter((q) => q.path === "/api/v1/secrets");
+    const issued = all.filter((q) =>
+      q.query.fieldSelector === "type=kubectl-token.io/issued-token"
+    );
+    assert.deepEqual(issued.map((q) => [q.query.limit, q.query.continue]), [["500", undefined]]);
+    const secrets = all.filter((q) => !issued.includes(q));
     assert.equal(secrets.length, 40, "20,000 Secrets in pages of 500");
     const continues = new Set<string>();
     secrets.forEach((q, i) => {
