@@ -93,6 +93,48 @@ export interface Output {
   columns?(): number | undefined;
 }
 
+/** A request that {@link Runtime.serveHttps} hands to its handler. */
+export interface HttpRequest {
+  method: string;
+  /** The path and query, as sent. */
+  url: string;
+  /** Header values by lower-case name. */
+  headers: Record<string, string | undefined>;
+  /**
+   * The whole body. One longer than `maxBytes` (by its Content-Length, or as it arrives) throws
+   * an error named "TooLarge" and the connection is closed after the response.
+   */
+  body(maxBytes: number): Promise<Uint8Array>;
+}
+
+/** What a handler of {@link Runtime.serveHttps} answers. */
+export interface HttpResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Options of {@link Runtime.serveHttps}. */
+export interface HttpsServerOptions {
+  /** The address to listen on ("0.0.0.0", "::", "127.0.0.1", ...). */
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  certPem: string;
+  keyPem: string;
+  /** When set, clients must present a certificate issued by one of these CAs. */
+  clientCaPem?: string;
+}
+
+/** A running HTTPS server. */
+export interface HttpsServer {
+  readonly hostname: string;
+  /** The port it listens on (the one picked, for port 0). */
+  readonly port: number;
+  /** Stop accepting connections and wait for the requests in flight (at most `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
 /** Everything the program needs from the outside world. */
 export interface Runtime {
   /** One environment variable, or undefined. */
@@ -157,6 +199,16 @@ export interface Runtime {
     readLine?(): Promise<string | null>;
   };
   spawn(command: string, options?: SpawnOptions): Promise<SpawnResult>;
+  /**
+   * Serve HTTPS. Fails with an error named "AddrInUse", "AddrNotAvailable" or "PermissionDenied"
+   * when the address cannot be listened on, "InvalidData" when the certificate or key is unusable.
+   */
+  serveHttps(
+    options: HttpsServerOptions,
+    handler: (request: HttpRequest) => Promise<HttpResponse>,
+  ): Promise<HttpsServer>;
+  /** Call `handler` on each SIGINT or SIGTERM (a no-op where the platform has no such signal); returns the removal. */
+  onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): () => void;
   /**
    * Start the crypto library's one-time initialisation on a worker thread, so that it overlaps
    * with start-up work instead of stalling the first TLS handshake (see {@link warmCrypto}).
@@ -430,6 +482,12 @@ export function denoRuntime(options: DenoRuntimeOptions = {}): Runtime {
       os: Deno.build.os,
       arch: Deno.build.arch,
     },
+    serveHttps,
+    onSignal: (signal, handler) => {
+      if (Deno.build.os === "windows" && signal !== "SIGINT") return () => {};
+      Deno.addSignalListener(signal, handler);
+      return () => Deno.removeSignalListener(signal, handler);
+    },
     spawn: async (command, options = {}) => {
       const empty = new Uint8Array();
       let child: Deno.ChildProcess;
@@ -468,5 +526,144 @@ export function denoRuntime(options: DenoRuntimeOptions = {}): Runtime {
       clearTimeout(timer);
       return { code: status.code, stdout: new Uint8Array(stdout), stderr: new Uint8Array(stderr) };
     },
+  };
+}
+
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: "AddrInUse",
+  EADDRNOTAVAIL: "AddrNotAvailable",
+  EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied",
+};
+
+/**
+ * HTTPS through `node:https`, not `Deno.serve`: `Deno.serve` cannot ask for a client certificate.
+ * Loaded on first use so that other commands never start Node's layer.
+ */
+async function serveHttps(
+  options: HttpsServerOptions,
+  handler: (request: HttpRequest) => Promise<HttpResponse>,
+): Promise<HttpsServer> {
+  const https = await import("node:https");
+  type Req = import("node:http").IncomingMessage;
+  type Res = import("node:http").ServerResponse;
+  const tooLarge = (limit: number) =>
+    Object.assign(new Error(`the body is larger than ${limit} bytes`), { name: "TooLarge" });
+  const readBody = (req: Req, res: Res, maxBytes: number) =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      const refuse = () => {
+        // Stop reading; the connection ends with the response.
+        res.setHeader("Connection", "close");
+        res.once("finish", () => req.socket.destroy());
+        reject(tooLarge(maxBytes));
+      };
+      const declared = Number(req.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > maxBytes) return refuse();
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      let refused = false;
+      req.on("data", (chunk: Uint8Array) => {
+        if (refused) return;
+        total += chunk.length;
+        if (total > maxBytes) {
+          refused = true;
+          chunks.length = 0;
+          req.pause();
+          return refuse();
+        }
+        chunks.push(chunk);
+      });
+      req.on("end", () => {
+        if (refused) return;
+        const body = new Uint8Array(total);
+        let at = 0;
+        for (const c of chunks) {
+          body.set(c, at);
+          at += c.length;
+        }
+        resolve(body);
+      });
+      req.on("error", (e: Error) => {
+        if (!refused) reject(e);
+      });
+    });
+  // Deno's node:https accepts an unusable certificate or key and fails each handshake later.
+  const crypto = await import("node:crypto");
+  const invalid = (what: string, e?: unknown) =>
+    Object.assign(new Error(what), { name: "InvalidData", cause: e });
+  let cert;
+  try {
+    cert = new crypto.X509Certificate(options.certPem);
+  } catch (e) {
+    throw invalid("the certificate is not a PEM certificate", e);
+  }
+  let key;
+  try {
+    key = crypto.createPrivateKey(options.keyPem);
+  } catch (e) {
+    throw invalid("the key is not a PEM private key", e);
+  }
+  if (!cert.checkPrivateKey(key)) throw invalid("the key is not the certificate's");
+  if (options.clientCaPem !== undefined) {
+    try {
+      new crypto.X509Certificate(options.clientCaPem);
+    } catch (e) {
+      throw invalid("the client CA is not a PEM certificate", e);
+    }
+  }
+  let server;
+  try {
+    server = https.createServer({
+      key: options.keyPem,
+      cert: options.certPem,
+      ...(options.clientCaPem
+        ? { ca: options.clientCaPem, requestCert: true, rejectUnauthorized: true }
+        : {}),
+    }, (req: Req, res: Res) => {
+      const request: HttpRequest = {
+        method: req.method ?? "GET",
+        url: req.url ?? "/",
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v]),
+        ),
+        body: (maxBytes) => readBody(req, res, maxBytes),
+      };
+      handler(request).then(
+        (reply) => {
+          res.writeHead(reply.status, { "Content-Type": "text/plain", ...reply.headers });
+          res.end(reply.body ?? "");
+        },
+        () => {
+          if (res.headersSent) return void res.destroy();
+          res.writeHead(500, { "Content-Type": "text/plain" });
+          res.end("internal error\n");
+        },
+      );
+    });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw Object.assign(new Error(message), { name: "InvalidData", cause: e });
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: Error & { code?: string }) => {
+      const name = LISTEN_ERRORS[e.code ?? ""] ?? e.name;
+      reject(Object.assign(new Error(e.message), { name, cause: e }));
+    });
+    server.listen(options.port, options.hostname, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  return {
+    hostname: options.hostname,
+    port,
+    close: (graceMs = 5000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections?.(), graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections?.();
+      }),
   };
 }

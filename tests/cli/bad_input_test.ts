@@ -46,7 +46,7 @@ interface Case {
 
 const NONE = "/nonexistent/kubectl-token-test";
 
-function cases(dir: string): Case[] {
+function cases(dir: string, server: { url: string; dir: string }): Case[] {
   const dirAsFile = dir; // a folder where a file is expected
   return [
     // The root and its global flags.
@@ -167,6 +167,43 @@ function cases(dir: string): Case[] {
     { args: ["scope", "robot", "--from-audit", NONE, "--apply", "--dry-run=maybe"] },
     { args: ["scope", "other/robot", "-n", "default", "--from-audit", NONE] },
     { args: ["scope", "robot", "--from-audit", "-"], stdin: "" },
+    { args: ["usage", "bogus"] },
+    ...usageServeCases(dir, server),
+  ];
+}
+
+/** `usage serve`: bad flags, unusable files, an address in use (the local API server's). */
+function usageServeCases(dir: string, server: { url: string; dir: string }): Case[] {
+  const tls = (cert: string, key: string, listen = "127.0.0.1:0", db = join(dir, "usage.db")) => [
+    "usage",
+    "serve",
+    "--listen",
+    listen,
+    "--tls-cert-file",
+    cert,
+    "--tls-private-key-file",
+    key,
+    "--db",
+    db,
+  ];
+  const cert = join(server.dir, "admin.crt");
+  const key = join(server.dir, "admin.key");
+  return [
+    { args: ["usage", "serve"] },
+    { args: ["usage", "serve", "--listen", ":8443"] },
+    { args: tls(cert, key, "nope") },
+    { args: tls(cert, key, "127.0.0.1:99999") },
+    { args: tls(NONE, key) },
+    { args: tls(cert, NONE) },
+    { args: tls(dir, key) },
+    { args: tls(join(dir, "bad.json"), join(dir, "bad.json")) },
+    { args: [...tls(cert, key), "--client-ca-file", NONE] },
+    { args: tls(cert, key, new URL(server.url).host) },
+    { args: tls(cert, key, "127.0.0.1:0", dir) },
+    { args: tls(cert, key, "127.0.0.1:0", join(NONE, "usage.db")) },
+    { args: tls(cert, key, "127.0.0.1:0", join(dir, "bad.json", "usage.db")) },
+    { args: [...tls(cert, key), "--retain", "forever"] },
+    { args: [...tls(cert, key), "--max-body-size", "huge"] },
   ];
 }
 
@@ -216,7 +253,7 @@ Deno.test("every command answers bad input with one error line, exit 1 or 2", as
       tokenUnreachable,
       (await Deno.readTextFile(tokenLive)).replace(/server: \S+/, "server: https://127.0.0.1:1"),
     );
-    const table = cases(dir);
+    const table = cases(dir, server);
 
     await t.step("the table covers every command of the tree", () => {
       const covered = new Set(
