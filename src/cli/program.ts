@@ -23,6 +23,7 @@ import { registerRevoke } from "./revoke_command.ts";
 import { registerBootstrap } from "./bootstrap_command.ts";
 import { registerScope } from "./scope_command.ts";
 import { registerIssued } from "./issued_command.ts";
+import { registerUsage } from "./usage_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
 function parseLevel(value: string): string {
@@ -154,6 +155,9 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
   registerBootstrap(program, run);
   registerScope(program, run);
   registerIssued(program, run);
+  // It returns the `usage` command. TODO(#14): the lead adds `usage serve` under it
+  // (registerUsageServe(usage, run), src/cli/usage_serve_command.ts).
+  registerUsage(program, run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");
