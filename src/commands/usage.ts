@@ -297,10 +297,16 @@ async function clusterFacts(
   const { readPod, podAddresses } = await import("../api/pods.ts");
   const { readNode, nodeAddresses } = await import("../api/nodes.ts");
   const facts: ClusterFacts = { pods: new Map(), nodes: new Map() };
-  const unreachable = (e: unknown) =>
-    e instanceof ApiError && e.code === 0
-      ? `the cluster is unreachable: ${e.message.split("\n")[0]}`
-      : undefined;
+  // An HTTP answer (ApiError) concerns one object; anything else means no answer at all.
+  const unreachable = (e: unknown) => {
+    if (e instanceof ApiError && e.code !== 0) return undefined;
+    ctx.warn(
+      `cannot look up the Pods and Nodes the tokens name: ${
+        e instanceof Error ? e.message.split("\n")[0] : String(e)
+      }`,
+    );
+    return "the cluster is unreachable";
+  };
   let looked = 0;
   for (const [key, ref] of wanted) {
     if (looked++ >= MAX_POD_LOOKUPS) break;
@@ -319,10 +325,7 @@ async function clusterFacts(
       );
     } catch (e) {
       const down = unreachable(e);
-      if (down) {
-        ctx.warn(`cannot look up Pods: ${down.slice("the cluster is ".length)}`);
-        return { skipped: down, failed: down };
-      }
+      if (down) return { skipped: down, failed: down };
       ctx.log(2, `cannot read Pod "${key}": ${e instanceof Error ? e.message : String(e)}`);
     }
   }
