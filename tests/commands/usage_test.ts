@@ -148,11 +148,11 @@ Deno.test("usage prints a row per credential, then the findings with their evide
     );
     assert.match(
       stdout.text,
-      /Not evaluated:\n  foreign-ip: 1 Pod-bound credential not evaluated \(--offline\)\n/,
+      /Not evaluated:\n {2}foreign-ip: 1 Pod-bound credential not evaluated \(--offline\)\n/,
     );
     assert.match(
       stdout.text,
-      /Notes:\n  1 service account used tokens that the events do not tell apart/,
+      /Notes:\n {2}1 service account used tokens that the events do not tell apart/,
     );
     assert.equal(
       stderr.text,
@@ -255,6 +255,7 @@ Deno.test("usage reads standard input, and shows progress only on a terminal", a
     assert.equal(await main(["usage", "--audit-log", "-", "--offline"], runtime), 0);
     assert.match(
       stderr.text,
+      // deno-lint-ignore no-control-regex
       /^\rRead 6 events, 0 MB\.\.\.\x1b\[K\r\x1b\[K6 requests of 3 credentials/,
     );
   });
