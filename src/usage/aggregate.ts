@@ -48,24 +48,30 @@ import type {
   CredentialKind,
   CredentialUsage,
   PodDeletion,
+  RequestUsage,
   Seen,
   TokenIssue,
   UsageSnapshot,
 } from "./model.ts";
-import { observedRequestOf, requestKey } from "./request.ts";
+import { observedRequestOf } from "./request.ts";
 
 /** How much the aggregator keeps; beyond these, values are counted in `overflow`. */
 export const LIMITS = {
   /** Distinct credentials (each up to the per-credential maps below). */
   credentials: 20_000,
   /** Distinct source IPs per credential. */
-  sourceIPs: 64,
+  sourceIPs: 32,
   /** Distinct user agents per credential. */
-  userAgents: 32,
+  userAgents: 16,
   /** Distinct request shapes per credential (verb, resource, namespace, name). */
-  requestsMade: 512,
+  requestsMade: 256,
   /** Distinct impersonated identities per credential. */
-  impersonated: 32,
+  impersonated: 16,
+  /**
+   * Entries of those maps over all credentials together: what bounds memory (an entry costs
+   * about 200-300 bytes), whatever the number of credentials.
+   */
+  entries: 150_000,
   /** Characters of a user agent kept (clients append build details). */
   userAgentChars: 256,
   /** Token issues kept of any kind, before only the notable ones are kept. */
@@ -102,10 +108,24 @@ interface Identity {
 
 const SA_PREFIX = "system:serviceaccount:";
 
+/** A credential while aggregating: Maps (cheap to grow and to size), turned into records at snapshot. */
+interface Row extends Identity {
+  firstSeen: string;
+  lastSeen: string;
+  requests: number;
+  denied: number;
+  sourceIPs: Map<string, Seen>;
+  userAgents: Map<string, Seen>;
+  requestsMade: Map<string, RequestUsage>;
+  impersonated?: Map<string, Seen>;
+  overflow?: Record<string, number>;
+}
+
 /** Builds a {@link UsageSnapshot} from audit events, one `add()` at a time. */
 export class UsageAggregator {
   #since?: string;
-  #credentials = new Map<string, CredentialUsage>();
+  #credentials = new Map<string, Row>();
+  #entries = 0;
   #issued: TokenIssue[] = [];
   #podDeletions: PodDeletion[] = [];
   #pending = new Map<string, AuditEvent>();
@@ -141,12 +161,13 @@ export class UsageAggregator {
       }
       return;
     }
-    if (this.#pending.delete(id)) {
+    // (The size checks spare hashing the auditID when, as usually, no stage but the last is logged.)
+    if (this.#pending.size > 0 && this.#pending.delete(id)) {
       this.#count(event, false);
       return;
     }
     // Counted already from an earlier stage: this final stage only tells whether it was denied.
-    this.#count(event, this.#counted.delete(id));
+    this.#count(event, this.#counted.size > 0 && this.#counted.delete(id));
   }
 
   /** What the events said so far. Requests still waiting for their final stage are counted now. */
@@ -154,7 +175,7 @@ export class UsageAggregator {
     for (const [id, event] of this.#pending) this.#countEarly(id, event);
     this.#pending.clear();
     const notes: string[] = [];
-    const credentials = [...this.#credentials.values()].map(copyCredential);
+    const credentials = [...this.#credentials.values()].map(credentialOf);
     const shared = credentials.filter((c) => c.kind === "service-account").length;
     if (shared > 0) {
       notes.push(
@@ -215,16 +236,15 @@ export class UsageAggregator {
     if (this.#since !== undefined && at < this.#since) return;
     const code = event.responseStatus?.code;
     const denied = code === 401 || code === 403;
-    const who = identityOf(event);
+    // The key alone first: the full identity (a few objects) only for a new row.
+    let who = identify(event, false);
     let row = this.#credentials.get(who.key);
     if (deniedOnly) {
       if (row && denied) {
         row.denied++;
-        const shape = observedRequestOf(event);
-        if (shape) {
-          const made = row.requestsMade[requestKey(shape)];
-          if (made) made.denied++;
-        }
+        const key = requestKeyOf(event);
+        const made = key === undefined ? undefined : row.requestsMade.get(key);
+        if (made) made.denied++;
       }
       return;
     }
@@ -237,23 +257,23 @@ export class UsageAggregator {
         this.#overflow.credentials = (this.#overflow.credentials ?? 0) + 1;
         return;
       }
+      who = identify(event, true);
       row = {
         ...who,
         firstSeen: at,
         lastSeen: at,
         requests: 0,
         denied: 0,
-        sourceIPs: {},
-        userAgents: {},
-        requestsMade: {},
+        sourceIPs: new Map(),
+        userAgents: new Map(),
+        requestsMade: new Map(),
       };
       this.#credentials.set(who.key, row);
     } else {
       if (at < row.firstSeen) row.firstSeen = at;
       if (at > row.lastSeen) row.lastSeen = at;
       // A later event may name what an earlier one did not (the Node of a Pod-bound token).
-      if (!row.node && who.node) row.node = who.node;
-      if (!row.pod && who.pod) row.pod = who.pod;
+      if (!row.node && extra(event, AUDIT_KEYS.nodeName)) row.node = identify(event, true).node;
     }
     row.requests++;
     if (denied) row.denied++;
@@ -263,13 +283,13 @@ export class UsageAggregator {
         const ip = ips[i];
         // The same address twice in one chain counts once for the request.
         if (typeof ip === "string" && ips.indexOf(ip) === i) {
-          see(row, "sourceIPs", ip, at, LIMITS.sourceIPs);
+          this.#see(row, "sourceIPs", ip, at, LIMITS.sourceIPs);
         }
       }
     }
     const agent = event.userAgent;
     if (typeof agent === "string" && agent !== "") {
-      see(
+      this.#see(
         row,
         "userAgents",
         agent.length > LIMITS.userAgentChars ? agent.slice(0, LIMITS.userAgentChars) : agent,
@@ -279,28 +299,31 @@ export class UsageAggregator {
     }
     const impersonated = event.impersonatedUser?.username;
     if (typeof impersonated === "string") {
-      row.impersonated ??= {};
-      see(row, "impersonated", impersonated, at, LIMITS.impersonated);
+      row.impersonated ??= new Map();
+      this.#see(row, "impersonated", impersonated, at, LIMITS.impersonated);
     }
-    const shape = observedRequestOf(event);
-    if (shape) {
-      const key = requestKey(shape);
-      const made = row.requestsMade[key];
+    const key = requestKeyOf(event);
+    if (key !== undefined) {
+      const made = row.requestsMade.get(key);
       if (made) {
         made.count++;
         if (at < made.first) made.first = at;
         if (at > made.last) made.last = at;
         if (denied) made.denied++;
-      } else if (Object.keys(row.requestsMade).length < LIMITS.requestsMade) {
-        row.requestsMade[key] = { request: shape, count: 1, first: at, last: at, denied: +denied };
+      } else if (
+        row.requestsMade.size < LIMITS.requestsMade && this.#entries < LIMITS.entries
+      ) {
+        this.#entries++;
+        const request = observedRequestOf(event)!;
+        row.requestsMade.set(key, { request, count: 1, first: at, last: at, denied: +denied });
       } else overflowed(row, "requestsMade");
       const ref = event.objectRef;
-      if (shape.resource === "serviceaccounts" && shape.subresource === "token") {
-        if (shape.verb === "create") this.#tokenIssue(event, at, code);
+      const verb = event.verb;
+      if (ref?.resource === "serviceaccounts" && ref.subresource === "token") {
+        if (verb === "create") this.#tokenIssue(event, at, code);
       } else if (
-        shape.resource === "pods" && shape.verb === "delete" && shape.subresource === undefined &&
-        shape.apiGroup === "" && typeof code === "number" && code >= 200 && code < 300 &&
-        ref?.namespace && ref.name
+        ref?.resource === "pods" && verb === "delete" && !ref.subresource && !ref.apiGroup &&
+        typeof code === "number" && code >= 200 && code < 300 && ref.namespace && ref.name
       ) {
         if (this.#podDeletions.length < LIMITS.podDeletions) {
           this.#podDeletions.push({
@@ -312,6 +335,30 @@ export class UsageAggregator {
         } else this.#overflow.podDeletions = (this.#overflow.podDeletions ?? 0) + 1;
       }
     }
+  }
+
+  /** Count `value` in one of a credential's maps, or in its overflow when the map (or the budget) is full. */
+  #see(
+    row: Row,
+    map: "sourceIPs" | "userAgents" | "impersonated",
+    value: string,
+    at: string,
+    limit: number,
+  ): void {
+    const record = row[map]!;
+    const seen = record.get(value);
+    if (seen) {
+      seen.count++;
+      if (at < seen.first) seen.first = at;
+      if (at > seen.last) seen.last = at;
+      return;
+    }
+    if (record.size >= limit || this.#entries >= LIMITS.entries) {
+      overflowed(row, map);
+      return;
+    }
+    this.#entries++;
+    record.set(value, { count: 1, first: at, last: at });
   }
 
   #tokenIssue(event: AuditEvent, at: string, code: number | undefined): void {
@@ -363,47 +410,28 @@ export function systemRequester(
   return requester.startsWith("system:");
 }
 
-/** Count `value` in one of a credential's maps, or in its overflow when the map is full. */
-function see(
-  row: CredentialUsage,
-  map: "sourceIPs" | "userAgents" | "impersonated",
-  value: string,
-  at: string,
-  limit: number,
-): void {
-  const record = row[map]!;
-  const seen = record[value];
-  if (seen) {
-    seen.count++;
-    if (at < seen.first) seen.first = at;
-    if (at > seen.last) seen.last = at;
-    return;
-  }
-  // Counting keys is O(n) but n is bounded by the limit, and a new value is the rare case.
-  if (Object.keys(record).length >= limit) {
-    overflowed(row, map);
-    return;
-  }
-  record[value] = { count: 1, first: at, last: at } satisfies Seen;
-}
-
-function overflowed(row: CredentialUsage, map: string): void {
+function overflowed(row: Row, map: string): void {
   row.overflow ??= {};
   row.overflow[map] = (row.overflow[map] ?? 0) + 1;
 }
 
-function copyCredential(c: CredentialUsage): CredentialUsage {
-  const copySeen = (r: Record<string, Seen>) =>
-    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { ...v }]));
+/** A row as the snapshot holds it: records, copied (the aggregator goes on with its Maps). */
+function credentialOf(row: Row): CredentialUsage {
+  const seen = (m: Map<string, Seen>) => {
+    const out: Record<string, Seen> = {};
+    for (const [k, v] of m) out[k] = { ...v };
+    return out;
+  };
+  const made: Record<string, RequestUsage> = {};
+  for (const [k, v] of row.requestsMade) made[k] = { ...v, request: { ...v.request } };
+  const { sourceIPs, userAgents, requestsMade: _, impersonated, overflow, ...rest } = row;
   return {
-    ...c,
-    sourceIPs: copySeen(c.sourceIPs),
-    userAgents: copySeen(c.userAgents),
-    requestsMade: Object.fromEntries(
-      Object.entries(c.requestsMade).map(([k, v]) => [k, { ...v, request: { ...v.request } }]),
-    ),
-    ...(c.impersonated ? { impersonated: copySeen(c.impersonated) } : {}),
-    ...(c.overflow ? { overflow: { ...c.overflow } } : {}),
+    ...rest,
+    sourceIPs: seen(sourceIPs),
+    userAgents: seen(userAgents),
+    requestsMade: made,
+    ...(impersonated ? { impersonated: seen(impersonated) } : {}),
+    ...(overflow ? { overflow: { ...overflow } } : {}),
   };
 }
 
@@ -422,84 +450,122 @@ function jtiOf(credentialId: string | undefined): string | undefined {
 
 /** The credential an event's request was made with (see the rules at the top). */
 export function identityOf(event: AuditEvent): Identity {
-  const annotations = event.annotations;
-  const username = typeof event.user?.username === "string" ? event.user.username : "";
-  let serviceAccount: { namespace: string; name: string } | undefined;
+  return identify(event, true);
+}
+
+/**
+ * {@link identityOf}; with `full` false only `key`, `kind` and `username` are right (the rest is
+ * left out), which is all a request of a known credential needs.
+ */
+function identify(event: AuditEvent, full: boolean): Identity {
+  const user = event.user;
+  const username = typeof user?.username === "string" ? user.username : "";
+  let namespace: string | undefined;
+  let name: string | undefined;
   if (username.startsWith(SA_PREFIX)) {
-    const rest = username.slice(SA_PREFIX.length);
-    const colon = rest.indexOf(":");
-    if (colon > 0) {
-      serviceAccount = { namespace: rest.slice(0, colon), name: rest.slice(colon + 1) };
+    const colon = username.indexOf(":", SA_PREFIX.length);
+    if (colon > SA_PREFIX.length) {
+      namespace = username.slice(SA_PREFIX.length, colon);
+      name = username.slice(colon + 1);
     }
   }
-  const podName = extra(event, AUDIT_KEYS.podName);
-  const podUid = extra(event, AUDIT_KEYS.podUid);
-  const nodeName = extra(event, AUDIT_KEYS.nodeName);
-  const nodeUid = extra(event, AUDIT_KEYS.nodeUid);
-  const bound: Partial<Identity> = {};
-  if (podName) bound.pod = podUid ? { name: podName, uid: podUid } : { name: podName };
-  if (nodeName) bound.node = nodeUid ? { name: nodeName, uid: nodeUid } : { name: nodeName };
-  const jti = jtiOf(extra(event, AUDIT_KEYS.credentialId));
+  const sa = () => ({ namespace: namespace!, name: name! });
+  const extras = user?.extra;
+  const podName = extras && extra(event, AUDIT_KEYS.podName);
+  const podUid = podName && extra(event, AUDIT_KEYS.podUid);
+  const bound = (id: Identity): Identity => {
+    if (!full || !extras) return id;
+    if (podName) id.pod = podUid ? { name: podName, uid: podUid } : { name: podName };
+    const nodeName = extra(event, AUDIT_KEYS.nodeName);
+    const nodeUid = nodeName && extra(event, AUDIT_KEYS.nodeUid);
+    if (nodeName) id.node = nodeUid ? { name: nodeName, uid: nodeUid } : { name: nodeName };
+    return id;
+  };
+  const jti = extras && jtiOf(extra(event, AUDIT_KEYS.credentialId));
   if (jti) {
-    return {
-      key: `token:${jti}`,
-      kind: "token",
-      username,
-      ...(serviceAccount ? { serviceAccount } : {}),
-      jti,
-      ...bound,
-    };
+    const id: Identity = { key: `token:${jti}`, kind: "token", username };
+    if (!full) return id;
+    if (namespace !== undefined) id.serviceAccount = sa();
+    id.jti = jti;
+    return bound(id);
   }
+  const annotations = event.annotations;
   if (annotations) {
     const secret = annotations[AUDIT_KEYS.legacyAutogeneratedSecret] ??
       annotations[AUDIT_KEYS.legacyManualSecret];
-    if (serviceAccount && typeof secret === "string" && secret !== "") {
-      return {
-        key: `legacy-token:${serviceAccount.namespace}/${secret}`,
+    if (namespace !== undefined && typeof secret === "string" && secret !== "") {
+      const id: Identity = {
+        key: `legacy-token:${namespace}/${secret}`,
         kind: "legacy-token",
         username,
-        serviceAccount,
-        legacySecret: secret,
       };
+      if (!full) return id;
+      id.serviceAccount = sa();
+      id.legacySecret = secret;
+      return id;
     }
-    if (serviceAccount && annotations[AUDIT_KEYS.legacyToken] !== undefined) {
-      return {
-        key: `legacy-token:${serviceAccount.namespace}/serviceaccount:${serviceAccount.name}`,
+    if (namespace !== undefined && annotations[AUDIT_KEYS.legacyToken] !== undefined) {
+      const id: Identity = {
+        key: `legacy-token:${namespace}/serviceaccount:${name}`,
         kind: "legacy-token",
         username,
-        serviceAccount,
       };
+      if (full) id.serviceAccount = sa();
+      return id;
     }
     const invalidated = annotations[AUDIT_KEYS.legacyInvalidated];
     if (typeof invalidated === "string") {
       // "<secret>/<namespace>": the request did not authenticate, so no user names the account.
       const slash = invalidated.lastIndexOf("/");
       if (slash > 0) {
-        const name = invalidated.slice(0, slash);
-        const namespace = invalidated.slice(slash + 1);
+        const secretName = invalidated.slice(0, slash);
         return {
-          key: `legacy-token:${namespace}/${name}`,
+          key: `legacy-token:${invalidated.slice(slash + 1)}/${secretName}`,
           kind: "legacy-token",
           username,
-          legacySecret: name,
+          legacySecret: secretName,
         };
       }
     }
   }
-  if (serviceAccount) {
-    const sa = `${serviceAccount.namespace}/${serviceAccount.name}`;
-    if (bound.pod) {
-      return {
-        key: `pod:${sa}/${bound.pod.uid ?? bound.pod.name}`,
+  if (namespace !== undefined) {
+    if (podName) {
+      const id: Identity = {
+        key: `pod:${namespace}/${name}/${podUid || podName}`,
         kind: "pod",
         username,
-        serviceAccount,
-        ...bound,
       };
+      if (full) id.serviceAccount = sa();
+      return bound(id);
     }
-    return { key: `service-account:${sa}`, kind: "service-account", username, serviceAccount };
+    const id: Identity = {
+      key: `service-account:${namespace}/${name}`,
+      kind: "service-account",
+      username,
+    };
+    if (full) id.serviceAccount = sa();
+    return id;
   }
   return { key: `user:${username}`, kind: "user", username };
+}
+
+/**
+ * `requestKey(observedRequestOf(event))` (request.ts) without building the request first: the
+ * key is needed for every event, the request only for a new one. Tested to agree.
+ */
+export function requestKeyOf(event: AuditEvent): string | undefined {
+  const verb = event.verb;
+  if (typeof verb !== "string" || verb === "") return undefined;
+  const ref = event.objectRef;
+  if (ref && typeof ref.resource === "string" && ref.resource !== "") {
+    return `${verb}\u0000${ref.apiGroup ?? ""}\u0000${ref.resource}\u0000${
+      ref.subresource || ""
+    }\u0000${ref.namespace || ""}\u0000${ref.name || ""}`;
+  }
+  const uri = event.requestURI;
+  if (typeof uri !== "string" || !uri.startsWith("/")) return undefined;
+  const q = uri.indexOf("?");
+  return `${verb} ${q === -1 ? uri : uri.slice(0, q)}`;
 }
 
 /**

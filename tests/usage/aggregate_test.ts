@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { LIMITS, timeOf, UsageAggregator } from "../../src/usage/aggregate.ts";
+import { LIMITS, requestKeyOf, timeOf, UsageAggregator } from "../../src/usage/aggregate.ts";
+import { observedRequestOf, requestKey } from "../../src/usage/request.ts";
 import type { AuditEvent } from "../../src/usage/event.ts";
 import { mergeSnapshots } from "../../src/usage/model.ts";
 import { event, podExtra } from "./_events.ts";
@@ -267,4 +268,22 @@ Deno.test("snapshots of two halves merge into the snapshot of the whole", () => 
   const byKey = (s: typeof whole) => Object.fromEntries(s.credentials.map((c) => [c.key, c]));
   assert.deepEqual(byKey(merged), byKey(whole));
   assert.equal(merged.events, whole.events);
+});
+
+Deno.test("requestKeyOf() agrees with requestKey(observedRequestOf())", async (t) => {
+  const events: AuditEvent[] = [
+    event({ at: T0 }),
+    event({ at: T0, verb: "create", resource: "serviceaccounts", subresource: "token", name: "x" }),
+    { ...event({ at: T0 }), objectRef: { resource: "deployments", apiGroup: "apps" } },
+    { ...event({ at: T0 }), objectRef: undefined, requestURI: "/version?timeout=32s" },
+    { ...event({ at: T0 }), objectRef: { resource: "" }, requestURI: "/healthz" },
+    { ...event({ at: T0 }), objectRef: undefined, requestURI: "no-slash" },
+    { ...event({ at: T0 }), verb: "" },
+  ];
+  for (const e of events) {
+    await t.step(JSON.stringify([e.verb, e.objectRef, e.requestURI]), () => {
+      const shape = observedRequestOf(e);
+      assert.equal(requestKeyOf(e), shape ? requestKey(shape) : undefined);
+    });
+  }
 });
