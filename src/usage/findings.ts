@@ -122,7 +122,9 @@ export function usageFindings(snapshot: UsageSnapshot, rules: UsageRules): Usage
     if (c.kind === "service-account") unchecked.shared++;
     else if (!noveltyFindings(c, rules, findings)) unchecked.noBaseline++;
     deniedFinding(c, rules, findings);
-    if (c.kind === "legacy-token" && c.requests > c.denied) findings.push(legacyFinding(c));
+    // The server names a legacy token only once it authenticated: it works, even where RBAC
+    // denied the request (a refused, invalidated token's row has no user name).
+    if (c.kind === "legacy-token" && c.username !== "") findings.push(legacyFinding(c));
   }
   if (unchecked.ip > 0) {
     notEvaluated.push(
@@ -435,7 +437,7 @@ function legacyFinding(c: CredentialUsage): UsageFinding {
       : `A legacy Secret token of this service account is still in use (the server does not ` +
         `name the Secret before 1.28): it never expires`,
     evidence: [
-      `${plural(c.requests - c.denied, "request")} allowed, ${span(c.firstSeen, c.lastSeen)}`,
+      `${plural(c.requests, "request")} (${c.denied} denied), ${span(c.firstSeen, c.lastSeen)}`,
       ...ipLines(c, Object.keys(c.sourceIPs), 3),
       ...agentLines(c, 2),
     ],

@@ -353,3 +353,13 @@ Deno.test("networkOf() and span()", async (t) => {
     );
   });
 });
+
+Deno.test("a legacy token that authenticated is in use, even where RBAC denied the request", () => {
+  const legacy = { "authentication.k8s.io/legacy-token": "system:serviceaccount:team:robot" };
+  const r = usageFindings(
+    snapshotOf([event({ at: "2026-12-01T10:00:00Z", annotations: legacy, code: 403 })]),
+    OFFLINE,
+  );
+  assert.deepEqual(types(r.findings), ["medium legacy-token"]);
+  assert.equal(r.findings[0].evidence[0], "1 request (1 denied), 2026-12-01T10:00:00Z");
+});
