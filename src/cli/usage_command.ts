@@ -50,10 +50,14 @@ export function registerUsage(program: CommandTree, run: Run): CommandTree {
     )
     .option(
       "--denied-threshold <n>",
-      "Flag a credential with at least this many denied requests...",
+      "Flag a credential with at least this many denied requests (and --denied-ratio of all)",
       "20",
     )
-    .option("--denied-ratio <fraction>", "...that are at least this share of its requests", "0.25")
+    .option(
+      "--denied-ratio <fraction>",
+      "Flag it only when denied requests are at least this share of its requests",
+      "0.25",
+    )
     .addHelpText(
       "after",
       `
