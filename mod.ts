@@ -2,4 +2,4 @@
 import { main } from "./src/main.ts";
 import { denoRuntime } from "./src/runtime.ts";
 
-Deno.exit(await main(Deno.args, denoRuntime()));
+Deno.exit(await main(Deno.args, denoRuntime({ warmCrypto: true })));

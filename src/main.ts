@@ -1,8 +1,7 @@
 /** The program: parse the command line, run one command, map errors to exit codes. */
 import type { Runtime } from "./runtime.ts";
+import type { CommandSpec } from "./cli/spec.ts";
 import { CliError, UsageError } from "./errors.ts";
-import { CommandContext } from "./cli/context.ts";
-import { type FastCommand, parseFastPath } from "./cli/fast_path.ts";
 import { withRedactedStderr } from "./output/redact.ts";
 
 /**
@@ -13,19 +12,36 @@ export async function main(args: string[], plain: Runtime): Promise<number> {
   // Every stderr line (errors, I detail, Warning, logs) is redacted: see src/output/redact.ts.
   const runtime = withRedactedStderr(plain);
   let code = 0;
-  const verbose = verbosityOf(args);
-  // Set once commander is loaded; the fast path never loads it.
+  let verbose = 0;
+  // Set once commander is loaded: only for help, usage errors and completion.
   let commanderError: (new (...args: never[]) => Error) | undefined;
   try {
-    const fast = parseFastPath(args);
-    if (fast) return await runFast(fast, runtime);
-    const [{ buildProgram }, { CommanderError }] = await Promise.all([
+    const [{ buildProgram }, { parseCommandLine, runParsedLine }] = await Promise.all([
       import("./cli/program.ts"),
+      import("./cli/parse.ts"),
+    ]);
+    const table = buildProgram(runtime, (c) => code = c);
+    verbose = verbosityOf(args, table);
+    // Completion requests carry partial command lines that must not be parsed as commands.
+    const line = args[0] === "__complete" ? undefined : parseCommandLine(table, args);
+    if (line?.help) {
+      // commander sizes help to the terminal (process.stdout.columns), else 80 columns.
+      const { renderHelp } = await import("./cli/help.ts");
+      const text = renderHelp(line.command, runtime.stdout.columns?.());
+      if (text !== undefined) {
+        runtime.stdout.write(text);
+        return 0;
+      }
+    } else if (line) {
+      await runParsedLine(line);
+      return code;
+    }
+    const [{ toCommander }, { CommanderError }] = await Promise.all([
+      import("./cli/commander_view.ts"),
       import("@commander-js/extra-typings"),
     ]);
     commanderError = CommanderError;
-    const program = buildProgram(runtime, (c) => code = c);
-    // Completion requests carry partial command lines that must not be parsed as commands.
+    const program = toCommander(table);
     if (args[0] === "__complete") {
       return await (await import("./commands/completion.ts")).runComplete(
         program,
@@ -41,21 +57,6 @@ export async function main(args: string[], plain: Runtime): Promise<number> {
     return code;
   } catch (e) {
     return report(e, runtime, verbose, commanderError);
-  }
-}
-
-/** Run a command line that {@link parseFastPath} took, the way program.ts runs commands. */
-async function runFast(fast: FastCommand, runtime: Runtime): Promise<number> {
-  const ctx = new CommandContext(runtime, fast.flags, 0);
-  try {
-    if (fast.command === "exec-credential") {
-      const { runExecCredential } = await import("./commands/exec_credential.ts");
-      return await runExecCredential(ctx, fast.options);
-    }
-    const { runDecode } = await import("./commands/decode.ts");
-    return await runDecode(ctx, fast.options);
-  } finally {
-    await ctx.close();
   }
 }
 
@@ -95,11 +96,17 @@ function oneLine(s: string): string {
 }
 
 /** The `-v` level, read before parsing so that parse errors can honour it too. */
-function verbosityOf(args: string[]): number {
+function verbosityOf(args: string[], table: CommandSpec): number {
+  const flag = table.findOption("--v");
+  if (!flag) return 0;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    const m = /^(?:-v|--v)(?:=?(\d+))?$/.exec(a);
-    if (m) return Number(m[1] ?? args[i + 1] ?? 0) || 0;
+    for (const name of [flag.short, flag.long]) {
+      if (!name || !a.startsWith(name)) continue;
+      const rest = a.slice(name.length);
+      if (rest === "") return Number(args[i + 1] ?? 0) || 0;
+      if (/^=?\d+$/.test(rest)) return Number(rest.replace("=", "")) || 0;
+    }
   }
   return 0;
 }

@@ -89,6 +89,8 @@ export interface Output {
   write(data: string | Uint8Array): void;
   /** Whether the stream is a terminal. */
   isTerminal(): boolean;
+  /** The terminal's width in columns, when this is a terminal. */
+  columns?(): number | undefined;
 }
 
 /** Everything the program needs from the outside world. */
@@ -155,6 +157,12 @@ export interface Runtime {
     readLine?(): Promise<string | null>;
   };
   spawn(command: string, options?: SpawnOptions): Promise<SpawnResult>;
+  /**
+   * Start the crypto library's one-time initialisation on a worker thread, so that it overlaps
+   * with start-up work instead of stalling the first TLS handshake (see {@link warmCrypto}).
+   * Absent in tests: a test must not leave an operation running.
+   */
+  warmCrypto?(): void;
   /** Versions of the runtime and the platform it runs on. */
   platform: { deno: string; v8: string; typescript: string; os: string; arch: string };
 }
@@ -174,6 +182,14 @@ class StreamOutput implements Output {
   }
   isTerminal(): boolean {
     return this.#file.isTerminal();
+  }
+  columns(): number | undefined {
+    if (!this.#file.isTerminal()) return undefined;
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -245,8 +261,32 @@ async function readTextFileBounded(path: string, maxBytes: number): Promise<stri
 }
 
 /** The runtime of a real process. */
-export function denoRuntime(): Runtime {
+/**
+ * The first TLS handshake of a Deno process spends 30-40 ms of CPU in a one-time initialisation
+ * of its crypto library, before its first random draw (strace shows no system call in that gap,
+ * which ends with the first getrandom), whatever the certificate's algorithm, the CA store or the
+ * server; a second handshake takes 1-3 ms. WebCrypto's ECDSA P-256 key generation runs the same
+ * initialisation on a blocking-pool thread, so starting it when a command begins to resolve its
+ * connection moves that cost off the main thread (docs/benchmarks.md has the measurements).
+ */
+let cryptoWarmed = false;
+function warmCrypto(): void {
+  if (cryptoWarmed) return;
+  cryptoWarmed = true;
+  crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
+    .catch(() => {/* only a warm-up: the handshake reports real failures */});
+}
+
+/** Options for {@link denoRuntime}. */
+export interface DenoRuntimeOptions {
+  /** Provide {@link Runtime.warmCrypto} (the CLI's entry point does; tests do not). */
+  warmCrypto?: boolean;
+}
+
+/** The runtime of a real process. */
+export function denoRuntime(options: DenoRuntimeOptions = {}): Runtime {
   return {
+    ...(options.warmCrypto ? { warmCrypto } : {}),
     env: (name) => Deno.env.get(name),
     envAll: () => Deno.env.toObject(),
     cwd: () => Deno.cwd(),

@@ -22,6 +22,8 @@ export class CommandContext {
 
   /** The connection kubectl would use with the same flags and environment. */
   config(): Promise<RestConfig> {
+    // Resolving the connection means a request usually follows: warm TLS up meanwhile.
+    if (!this.#config) this.runtime.warmCrypto?.();
     this.#config ??= import("../kubeconfig/resolve.ts").then((m) =>
       m.resolveRestConfig(this.runtime, this.flags)
     );

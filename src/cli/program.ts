@@ -2,13 +2,13 @@
  * The command tree: kubectl's global connection flags on the root, one subcommand per file in
  * src/commands/ (loaded only when it runs, so `--help` stays fast).
  */
-import { Command, Option } from "@commander-js/extra-typings";
-import type { ConnectionFlags } from "../kubeconfig/types.ts";
+import type { Command, Option } from "@commander-js/extra-typings";
+import { CommandSpec, OptionSpec } from "./spec.ts";
 import type { Runtime } from "../runtime.ts";
 import { UsageError } from "../errors.ts";
 import { CommandContext } from "./context.ts";
 import { VERSION } from "../version.ts";
-import { collect } from "./flags.ts";
+import { collect, connectionFlagsOf } from "./flags.ts";
 import { Complete, completes } from "./completion_rules.ts";
 import { registerCreate } from "./create_command.ts";
 import { registerDecode } from "./decode_command.ts";
@@ -45,9 +45,13 @@ Examples:
 
 Use "kubectl token <command> --help" for more information about a command.`;
 
-/** Build the command tree; `setExitCode` receives each command's result. */
-export function buildProgram(runtime: Runtime, setExitCode: (code: number) => void) {
-  const program = new Command()
+/** Build the command table; `setExitCode` receives each command's result. */
+export function buildProgram(
+  runtime: Runtime,
+  setExitCode: (code: number) => void,
+): CommandSpec {
+  // The table records commander's calls (spec.ts); commander's types keep `opts` typed.
+  const program = (new CommandSpec() as unknown as Command)
     .name("kubectl token")
     .usage("<command> [flags]")
     .description(
@@ -86,9 +90,14 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
       'How long to wait for one server request (e.g. "5s", "1m"; "0" waits forever)',
       "0",
     )
-    .addOption(new Option("-v, --v <level>", "Log level (6 and up logs each request)").argParser(
-      parseLevel,
-    ));
+    .addOption(
+      (new OptionSpec(
+        "-v, --v <level>",
+        "Log level (6 and up logs each request)",
+      ) as unknown as Option<
+        "-v, --v <level>"
+      >).argParser(parseLevel),
+    );
 
   completes(program, {
     flags: {
@@ -113,24 +122,7 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
 
   const context = () => {
     const o = program.opts();
-    const flags: ConnectionFlags = {
-      kubeconfig: o.kubeconfig,
-      context: o.context,
-      cluster: o.cluster,
-      user: o.user,
-      namespace: o.namespace,
-      server: o.server,
-      token: o.token,
-      certificateAuthority: o.certificateAuthority,
-      clientCertificate: o.clientCertificate,
-      clientKey: o.clientKey,
-      insecureSkipTlsVerify: o.insecureSkipTlsVerify,
-      tlsServerName: o.tlsServerName,
-      as: o.as,
-      asGroups: o.asGroup ?? [],
-      asUid: o.asUid,
-      requestTimeout: o.requestTimeout,
-    };
+    const flags = connectionFlagsOf(o);
     return new CommandContext(runtime, flags, Number(o.v ?? 0));
   };
   const run = async (fn: (ctx: CommandContext) => Promise<number>) => {
@@ -161,5 +153,5 @@ export function buildProgram(runtime: Runtime, setExitCode: (code: number) => vo
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");
-  return program;
+  return program as unknown as CommandSpec;
 }

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { main } from "../../src/main.ts";
 import { buildProgram } from "../../src/cli/program.ts";
+import { toCommander } from "../../src/cli/commander_view.ts";
 import { denoRuntime, type Output, type Runtime } from "../../src/runtime.ts";
 import { startApiServer } from "../apiserver/mod.ts";
 import { runCli } from "../e2e/_cli.ts";
@@ -172,7 +173,7 @@ function cases(dir: string): Case[] {
 
 /** Every command path of the tree: "create", "bootstrap delete", ... */
 function commandPaths(): string[] {
-  const program = buildProgram(denoRuntime(), () => {});
+  const program = toCommander(buildProgram(denoRuntime(), () => {}));
   const paths: string[] = [];
   const walk = (command: typeof program.commands[number], prefix: string[]) => {
     for (const sub of command.commands) {
@@ -257,7 +258,7 @@ Deno.test("every command answers bad input with one error line, exit 1 or 2", as
       });
     }
 
-    // A few as processes: the real streams, exit codes and the fast path of decode.
+    // A few as processes: the real streams, exit codes, and decode as main() parses it without commander.
     const processes: string[][] = [
       ["decode", GARBAGE],
       ["decode", JWT, "--verify", "--jwks", NONE],

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Command, Option } from "@commander-js/extra-typings";
 import { buildProgram } from "../../src/cli/program.ts";
+import { toCommander } from "../../src/cli/commander_view.ts";
 import {
   complete,
   completionRuleProblems,
@@ -11,7 +12,7 @@ import { Complete, completes } from "../../src/cli/completion_rules.ts";
 import { denoRuntime } from "../../src/runtime.ts";
 
 Deno.test("every argument and every flag taking a value of every command has a completion rule", () => {
-  const program = buildProgram(denoRuntime(), () => {});
+  const program = toCommander(buildProgram(denoRuntime(), () => {}));
   const problems = completionRuleProblems(program);
   assert.deepEqual(problems, [], `\n${problems.join("\n")}\n`);
 });
@@ -67,7 +68,7 @@ function tableSource(names: Partial<Record<ValueKind, Record<string, string[]>>>
 }
 
 Deno.test("complete() follows the rules of the real program", async (t) => {
-  const program = buildProgram(denoRuntime(), () => {});
+  const program = toCommander(buildProgram(denoRuntime(), () => {}));
   const { source, asked } = tableSource({
     namespaces: { default: ["ci", "default"] },
     serviceaccounts: { ci: ["robot", "deployer"], default: ["builder"] },
@@ -115,7 +116,7 @@ Deno.test("complete() follows the rules of the real program", async (t) => {
 });
 
 Deno.test("complete() offers nothing, without file completion, when a lookup fails", async () => {
-  const program = buildProgram(denoRuntime(), () => {});
+  const program = toCommander(buildProgram(denoRuntime(), () => {}));
   const failing: CompletionSource = { list: () => Promise.reject(new Error("connection refused")) };
   for (const words of [["revoke", "secret", ""], ["kubeconfig", "ci/"], ["-n", ""]]) {
     assert.deepEqual(await complete(program, words, failing), { candidates: [], directive: 4 });

@@ -18,8 +18,9 @@ interface Dependency {
   isDynamic?: boolean;
 }
 
-Deno.test("the exec-credential cache hit path loads no Kubernetes client, HTTP or JWT library", async () => {
-  const roots = HIT_PATH.map((p) => fileURLToPath(new URL(p, import.meta.url)));
+/** The modules that `roots` load statically (and through each other), not their dynamic imports. */
+async function staticGraph(paths: string[]): Promise<Set<string>> {
+  const roots = paths.map((p) => fileURLToPath(new URL(p, import.meta.url)));
   const loaded = new Set<string>();
   for (const root of roots) {
     const info = await new Deno.Command(Deno.execPath(), {
@@ -45,9 +46,24 @@ Deno.test("the exec-credential cache hit path loads no Kubernetes client, HTTP o
       }
     }
   }
+  return loaded;
+}
+
+Deno.test("the exec-credential cache hit path loads no Kubernetes client, HTTP or JWT library", async () => {
+  const loaded = await staticGraph(HIT_PATH);
   const heavy = [...loaded].filter((s) =>
     /@kubernetes\/client-node|node:https|node:http\b|\/jose\/|\/src\/api\//.test(s)
   );
   assert.deepEqual(heavy, []);
   assert.ok([...loaded].some((s) => s.endsWith("/src/tokencache/cache.ts")));
+});
+
+Deno.test("a command line that runs loads no commander: only help, usage errors and completion do", async () => {
+  // main() imports these two to parse and run every line (src/cli/parse.ts).
+  const loaded = await staticGraph(["../../src/cli/program.ts", "../../src/cli/parse.ts"]);
+  assert.deepEqual([...loaded].filter((s) => /commander/.test(s)), []);
+  assert.ok([...loaded].some((s) => s.endsWith("/src/cli/create_command.ts")));
+  // And the view that replays the table onto commander does load it.
+  const view = await staticGraph(["../../src/cli/commander_view.ts"]);
+  assert.ok([...view].some((s) => /commander/.test(s)));
 });
