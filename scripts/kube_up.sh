@@ -9,7 +9,9 @@
 #   scripts/kube_down.sh "$dir"               # stop exactly what this started, remove $dir
 #
 # The folder holds: admin.kubeconfig, target.json (what the suite cannot discover: see
-# tests/e2e/_target.ts), pki/, *.log, *.pid. Set KUBE_BIN to use binaries from elsewhere.
+# tests/e2e/_target.ts), audit.log (the JSON audit log), audit-webhook.kubeconfig (where the
+# server POSTs audit batches: 127.0.0.1:<port in target.json>, served with pki/webhook.crt and
+# pki/webhook.key), pki/, *.log, *.pid. Set KUBE_BIN to use binaries from elsewhere.
 set -Eeuo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 START=$(date +%s)
@@ -44,9 +46,9 @@ trap fail ERR
 trap 'fail --quiet; exit 130' INT TERM
 
 # Free loopback ports, from the kernel (bind to port 0) through node.
-read -r ETCD_PORT ETCD_PEER_PORT API_PORT < <(node -e '
+read -r ETCD_PORT ETCD_PEER_PORT API_PORT WEBHOOK_PORT < <(node -e '
   const net = require("net");
-  const servers = [0, 1, 2].map(() => net.createServer());
+  const servers = [0, 1, 2, 3].map(() => net.createServer());
   Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", () => r(s.address().port)))))
     .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });')
 
@@ -75,6 +77,19 @@ extendedKeyUsage=$3"
     "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   leaf admin "/O=system:masters/CN=kubectl-token-admin" clientAuth
   leaf controller-manager "/CN=system:kube-controller-manager" clientAuth
+  # The audit webhook receiver's serving certificate, from a CA of its own that only the
+  # API server's webhook kubeconfig trusts.
+  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout webhook-ca.key \
+    -out webhook-ca.crt -days 2 -subj "/CN=kubectl-token-e2e-audit-webhook-ca" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+  ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout webhook.key \
+    -out webhook.csr -subj "/CN=kubectl-token-audit-webhook"
+  ossl x509 -req -in webhook.csr -CA webhook-ca.crt -CAkey webhook-ca.key -CAcreateserial \
+    -days 2 -out webhook.crt -extfile <(printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+      "subjectAltName=IP:127.0.0.1,DNS:localhost")
+  rm -f webhook.csr webhook-ca.key
+  chmod 600 webhook.key
   # The service-account signing key (RS256, as kubeadm makes it).
   ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key
   ossl pkey -in sa.key -pubout -out sa.pub
@@ -120,6 +135,27 @@ omitStages: [RequestReceived]
 rules:
 - level: Metadata
 EOF
+# The same events also go to a webhook at https://127.0.0.1:$WEBHOOK_PORT in batches (batch mode,
+# the webhook backend's default: it never blocks a request; a batch nobody receives is retried
+# for a few seconds, then dropped). Tests listen there with pki/webhook.crt and pki/webhook.key.
+cat >"$DIR/audit-webhook.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: audit-webhook
+  cluster:
+    server: https://127.0.0.1:$WEBHOOK_PORT
+    certificate-authority: $PKI/webhook-ca.crt
+users:
+- name: kube-apiserver
+  user: {}
+contexts:
+- name: audit-webhook
+  context:
+    cluster: audit-webhook
+    user: kube-apiserver
+current-context: audit-webhook
+EOF
 log "kube-apiserver on https://127.0.0.1:$API_PORT ($("$BIN/kube-apiserver" --version))"
 start kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
@@ -133,7 +169,9 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-max-token-expiration 24h \
   --service-cluster-ip-range 10.0.0.0/24 --endpoint-reconciler-type none \
   --audit-policy-file "$DIR/audit-policy.yaml" --audit-log-path "$DIR/audit.log" \
-  --audit-log-format json
+  --audit-log-format json \
+  --audit-webhook-config-file "$DIR/audit-webhook.kubeconfig" --audit-webhook-mode batch \
+  --audit-webhook-batch-max-wait 1s --audit-webhook-initial-backoff 1s
 
 admin() { KUBECACHEDIR=$DIR/kube-cache kubectl --kubeconfig "$DIR/admin.kubeconfig" "$@"; }
 # wait_for WHAT SECONDS COMMAND...
@@ -200,7 +238,12 @@ cat >"$DIR/target.json" <<EOF
   "bootstrapTokenAuth": true,
   "bootstrapControllers": true,
   "maxTokenExpirationSeconds": 86400,
-  "auditLog": "$DIR/audit.log"
+  "auditLog": "$DIR/audit.log",
+  "auditWebhook": {
+    "listen": "127.0.0.1:$WEBHOOK_PORT",
+    "certFile": "$PKI/webhook.crt",
+    "keyFile": "$PKI/webhook.key"
+  }
 }
 EOF
 log "ready after $(($(date +%s) - START)) s: KUBECONFIG=$DIR/admin.kubeconfig"

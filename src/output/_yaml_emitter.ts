@@ -7,6 +7,13 @@
  * emitter (scalar analysis, indentation, folding at column 80), limited to what JSON can hold:
  * block mappings and sequences, `[]` and `{}` for empty ones, and scalars. Mapping keys keep
  * their given order instead of Go's sorted map order.
+ *
+ * Why not the `yaml` package's `stringify()` (which reads and edits kubeconfigs here): it writes
+ * YAML 1.2, and kubectl's go-yaml v2 writes YAML 1.1, so for the same object kubectl prints
+ * `a: "yes"`, `b: "on"`, `"n": "0755"` and `t: "2026-12-02T05:00:00Z"` (strings that YAML 1.1
+ * would read as booleans or timestamps are quoted, the key `n` too), where `yaml` prints them
+ * bare; and libyaml folds a long plain scalar after the word that crosses column 80, `yaml`
+ * before it. Our `-o yaml` must be kubectl's (tests/output/printers_test.ts compares them).
  */
 
 const BEST_INDENT = 2;

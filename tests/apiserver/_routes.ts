@@ -4,6 +4,7 @@
  * TokenRequest or the CRUD endpoints.
  */
 import { parse as parseYaml } from "yaml";
+import type { AuditFacts } from "./_audit.ts";
 import type { Authenticator } from "./_auth.ts";
 import { impersonate, type ImpersonationHeaders } from "./_impersonation.ts";
 import { checkScope, CoreApi, objectFilter } from "./_core_api.ts";
@@ -30,7 +31,7 @@ import {
   selfSubjectRulesReview,
   tokenReview,
 } from "./_reviews.ts";
-import { isObject, type JsonObject, type UserInfo } from "./_types.ts";
+import { isObject, type JsonObject, str, type UserInfo } from "./_types.ts";
 import { startWatch, type WatchSink } from "./_watch.ts";
 
 /** One request as the transport hands it over. */
@@ -60,6 +61,9 @@ function notAcceptable(): Reply {
     json: new ApiError(406, "NotAcceptable", "406: Not Acceptable", {}).toStatus(),
   };
 }
+
+/** Audit annotation on a TokenRequest's event: the minted token's credential ID (1.30+). */
+export const ISSUED_CREDENTIAL_ID_ANNOTATION = "authentication.kubernetes.io/issued-credential-id";
 
 /** The server-wide pieces the router uses. */
 export interface RouterOptions {
@@ -108,16 +112,29 @@ export class Router {
     this.#core = new CoreApi(options.store, options.now);
   }
 
-  /** Handle a request; returns the reply and the authenticated user (none when refused). */
-  handle(req: IncomingRequest): { reply: Reply; user?: UserInfo } {
+  /**
+   * Handle a request; returns the reply, the user it ran as (none when authentication failed)
+   * and what its audit event records.
+   */
+  handle(req: IncomingRequest): { reply: Reply; user?: UserInfo; audit: AuditFacts } {
+    // Request info comes first upstream, so even a 401's event names verb and object.
+    const audit: AuditFacts = {
+      info: parseRequestInfo(req.method, req.path, req.query),
+      annotations: {},
+    };
     const auth = this.#o.authn.authenticateRequest(req.peerCertificate, req.authorization);
-    if ("error" in auth) return { reply: this.#error(unauthorized()) };
+    Object.assign(audit.annotations, auth.annotations);
+    if ("error" in auth) return { reply: this.#error(unauthorized()), audit };
     let user = auth.user;
+    audit.user = user;
     try {
-      if (req.impersonate) user = impersonate(user, req.impersonate, this.#o.rbac);
-      return { reply: this.#authorized(req, user), user };
+      if (req.impersonate) {
+        user = impersonate(user, req.impersonate, this.#o.rbac);
+        audit.impersonatedUser = user;
+      }
+      return { reply: this.#authorized(req, user, audit), user, audit };
     } catch (e) {
-      return { reply: this.#error(e), user };
+      return { reply: this.#error(e), user, audit };
     }
   }
 
@@ -134,10 +151,12 @@ export class Router {
     return { code: err.code, json: err.toStatus(), headers };
   }
 
-  #authorized(req: IncomingRequest, user: UserInfo): Reply {
-    const info = parseRequestInfo(req.method, req.path, req.query);
+  #authorized(req: IncomingRequest, user: UserInfo, audit: AuditFacts): Reply {
+    const info = audit.info ?? parseRequestInfo(req.method, req.path, req.query);
     const attrs: Attributes = { user, ...info };
     const decision = this.#o.rbac.authorize(attrs);
+    audit.annotations["authorization.k8s.io/decision"] = decision.allowed ? "allow" : "forbid";
+    audit.annotations["authorization.k8s.io/reason"] = decision.reason;
     if (!decision.allowed) {
       throw forbidden(
         info.resourceRequest ? info.apiGroup : "",
@@ -146,7 +165,9 @@ export class Router {
         forbiddenMessage(attrs),
       );
     }
-    return info.resourceRequest ? this.#resource(req, info, user) : this.#nonResource(req, info);
+    return info.resourceRequest
+      ? this.#resource(req, info, user, audit)
+      : this.#nonResource(req, info);
   }
 
   #nonResource(req: IncomingRequest, info: RequestInfo): Reply {
@@ -201,7 +222,22 @@ export class Router {
     throw pathNotFound();
   }
 
-  #decode(req: IncomingRequest): JsonObject {
+  #decode(req: IncomingRequest, audit?: AuditFacts): JsonObject {
+    const body = this.#decodeBody(req);
+    // LogRequestObject: the object's metadata fills what the path did not name.
+    if (audit && isObject(body.metadata)) {
+      const m = body.metadata;
+      audit.objectMeta = {
+        name: str(m.name),
+        namespace: str(m.namespace),
+        uid: str(m.uid),
+        resourceVersion: str(m.resourceVersion),
+      };
+    }
+    return body;
+  }
+
+  #decodeBody(req: IncomingRequest): JsonObject {
     const type = (req.contentType ?? JSON_TYPE).split(";")[0].trim();
     if (req.body.length === 0) return {};
     try {
@@ -225,7 +261,7 @@ export class Router {
     }
   }
 
-  #resource(req: IncomingRequest, info: RequestInfo, user: UserInfo): Reply {
+  #resource(req: IncomingRequest, info: RequestInfo, user: UserInfo, audit: AuditFacts): Reply {
     const { apiGroup: group, apiVersion: version, namespace, name, subresource, verb } = info;
     const resourcePath = subresource ? `${info.resource}/${subresource}` : info.resource;
     const resource = this.#o.versions.find(group, version, resourcePath);
@@ -233,12 +269,18 @@ export class Router {
 
     if (resourcePath === "serviceaccounts/token") {
       if (verb !== "create") throw methodNotAllowed();
-      const { object, warnings } = createToken(this.#o.tokens, namespace, name, this.#decode(req));
+      const { object, warnings, jti } = createToken(
+        this.#o.tokens,
+        namespace,
+        name,
+        this.#decode(req, audit),
+      );
+      if (jti) audit.annotations[ISSUED_CREDENTIAL_ID_ANNOTATION] = `JTI=${jti}`;
       return { code: 201, json: object, headers: warningHeader(warnings) };
     }
     if (!resource.stored) {
       if (verb !== "create" || name) throw methodNotAllowed();
-      const body = this.#decode(req);
+      const body = this.#decode(req, audit);
       const now = this.#o.now();
       switch (resource.kind) {
         case "TokenReview":
@@ -285,9 +327,12 @@ export class Router {
         };
       }
       case "create":
-        return { code: 201, json: core.create(resource, ns, this.#decode(req), req.query) };
+        return {
+          code: 201,
+          json: core.create(resource, ns, this.#decode(req, audit), req.query),
+        };
       case "update":
-        return { code: 200, json: core.update(resource, ns, name, this.#decode(req)) };
+        return { code: 200, json: core.update(resource, ns, name, this.#decode(req, audit)) };
       case "patch": {
         let body: unknown;
         try {

@@ -32,7 +32,7 @@ export function createToken(
   namespace: string,
   name: string,
   body: JsonObject,
-): { object: JsonObject; warnings: string[] } {
+): { object: JsonObject; warnings: string[]; jti?: string } {
   const metadata = isObject(body.metadata) ? body.metadata : {};
   const spec = isObject(body.spec) ? body.spec : {};
   const invalidMeta = (field: string, value: string, what: string) =>
@@ -163,5 +163,6 @@ export function createToken(
       },
     },
     warnings,
+    ...(typeof claims.jti === "string" ? { jti: claims.jti } : {}),
   };
 }

@@ -7,12 +7,17 @@
  * As on a real cluster, a client certificate authenticates before a bearer token, so
  * `--token` on top of the admin kubeconfig still acts as the admin: use writeKubeconfig().
  *
+ * With `auditLog` and `auditWebhook` it records `audit.k8s.io/v1` Events as a 1.32
+ * kube-apiserver does at Metadata level (see _audit.ts): a JSON-lines log written before each
+ * answer, and EventList batches POSTed to a webhook that may be absent.
+ *
  * @module
  */
 export {
   type ApiServer,
   type ApiServerOptions,
   type ApiServerStore,
+  type AuditWebhookOptions,
   DEFAULT_ISSUER,
   type Fault,
   type FaultAnswer,

@@ -9,6 +9,15 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  auditEvent,
+  type AuditFacts,
+  type AuditRequest,
+  AuditSink,
+  type AuditWebhookOptions,
+  responseStatus,
+  sourceIPs,
+} from "./_audit.ts";
 import { Authenticator } from "./_auth.ts";
 import { impersonationHeaders } from "./_impersonation.ts";
 import { Controllers } from "./_controllers.ts";
@@ -16,6 +25,7 @@ import { SigningKey } from "./_jwt.ts";
 import { renderKubeconfig } from "./_kubeconfig.ts";
 import { CertificateAuthority } from "./_pki.ts";
 import { defaultRbacObjects, RbacAuthorizer } from "./_rbac.ts";
+import { parseRequestInfo } from "./_request_info.ts";
 import { ApiVersions } from "./_resources.ts";
 import { type Reply, Router, VERSION_INFO } from "./_routes.ts";
 import { ObjectStore } from "./_store.ts";
@@ -24,6 +34,7 @@ import type { KubeObject } from "./_types.ts";
 import { applyDefaults, generateName } from "./_validation.ts";
 
 export type { KubeObject, ObjectMeta, UserInfo } from "./_types.ts";
+export type { AuditWebhookOptions } from "./_audit.ts";
 
 /** How to start the server; every field is optional. */
 export interface ApiServerOptions {
@@ -51,6 +62,17 @@ export interface ApiServerOptions {
    * token Secret listed in each ServiceAccount's `secrets`, as before 1.24.
    */
   legacyTokenAutoCreation?: boolean;
+  /**
+   * Like --audit-log-path with a Metadata-level policy omitting RequestReceived: one
+   * `audit.k8s.io/v1` Event per line, appended before the answer is sent (blocking mode).
+   */
+  auditLog?: string;
+  /**
+   * Like --audit-webhook-config-file in batch mode: EventList batches POSTed at most ~1 s apart
+   * and at close; a receiver that is absent or failing never delays a request, its batches are
+   * dropped.
+   */
+  auditWebhook?: AuditWebhookOptions;
 }
 
 /** One request as the server saw it. */
@@ -232,7 +254,16 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     seed({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   }
 
-  const authn = new Authenticator({ store, key, ca: ca.cert, issuer, apiAudiences, now });
+  const authn = new Authenticator({
+    store,
+    key,
+    ca: ca.cert,
+    issuer,
+    apiAudiences,
+    now,
+    // A 1.23 server does not name the Secret of a legacy token in its audit events yet.
+    legacySecretAnnotations: !options.legacyTokenAutoCreation,
+  });
   const rbac = new RbacAuthorizer(store);
   let address = "127.0.0.1:0";
   const router = new Router({
@@ -256,6 +287,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       : undefined,
   });
 
+  const audit = new AuditSink({ logPath: options.auditLog, webhook: options.auditWebhook });
   const requests: RecordedRequest[] = [];
   const faults: (Fault & { remaining: number })[] = [];
   const sockets = new Set<Socket>();
@@ -272,12 +304,34 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       timers.add(t);
     });
 
-  const write = (res: ServerResponse, reply: Reply, head: boolean, truncate: boolean) => {
+  /** Records the audit event of one answer at the given stage. */
+  type Stage = (
+    stage: "ResponseStarted" | "ResponseComplete",
+    code: number,
+    body?: unknown,
+  ) => void;
+  const write = (
+    res: ServerResponse,
+    reply: Reply,
+    head: boolean,
+    truncate: boolean,
+    auditID: string = crypto.randomUUID(),
+    stage?: Stage,
+  ) => {
     if ("watch" in reply) {
       res.writeHead(200, {
+        "Audit-Id": auditID,
         "Content-Type": "application/json",
         "Cache-Control": "no-cache, private",
       });
+      // A watch is long-running: one event when the stream starts, one when it ends.
+      stage?.("ResponseStarted", 200);
+      let completed = false;
+      const complete = () => {
+        if (completed) return;
+        completed = true;
+        stage?.("ResponseComplete", 200);
+      };
       let ended = false;
       const stop = reply.watch({
         write: (chunk) => {
@@ -287,18 +341,23 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
           if (ended) return;
           ended = true;
           watches.delete(stop);
+          complete();
           res.end();
         },
         onClose: (listener) => res.on("close", listener),
       });
       watches.add(stop);
-      res.on("close", () => watches.delete(stop));
+      res.on("close", () => {
+        watches.delete(stop);
+        complete();
+      });
       return;
     }
     const isText = "text" in reply;
     const payload = Buffer.from(isText ? reply.text : JSON.stringify(reply.json));
+    stage?.("ResponseComplete", reply.code, isText ? undefined : reply.json);
     const headers: Record<string, string> = {
-      "Audit-Id": crypto.randomUUID(),
+      "Audit-Id": auditID,
       "Cache-Control": "no-cache, private",
       "Content-Type": isText ? "text/plain; charset=utf-8" : "application/json",
       "X-Content-Type-Options": "nosniff",
@@ -318,6 +377,31 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const contentType = req.headers["content-type"];
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(", ") : v;
+    };
+    const auditReq: AuditRequest = {
+      // Upstream keeps a client's Audit-ID, else makes one.
+      auditID: header("audit-id") || crypto.randomUUID(),
+      requestURI: req.url ?? "/",
+      sourceIPs: sourceIPs(
+        header("x-forwarded-for"),
+        header("x-real-ip"),
+        req.socket.remoteAddress,
+      ),
+      userAgent: header("user-agent"),
+      received: now(),
+    };
+    const stageOf = (facts: AuditFacts): Stage | undefined =>
+      audit.enabled
+        ? (stage, code, body) =>
+          audit.process(auditEvent(auditReq, facts, stage, responseStatus(code, body), now()))
+        : undefined;
+    const unauthenticated = (): AuditFacts => ({
+      info: parseRequestInfo(req.method ?? "GET", url.pathname, url.searchParams),
+      annotations: {},
+    });
     const record: RecordedRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
@@ -342,7 +426,14 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       body = await readBody(req);
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError(400, "BadRequest", String(e));
-      write(res, { code: err.code, json: err.toStatus() }, false, false);
+      write(
+        res,
+        { code: err.code, json: err.toStatus() },
+        false,
+        false,
+        auditReq.auditID,
+        stageOf(unauthenticated()),
+      );
       return;
     }
     if (fault?.kind === "status") {
@@ -350,7 +441,14 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       const headers: Record<string, string> = fault.retryAfterSeconds
         ? { "Retry-After": String(fault.retryAfterSeconds) }
         : {};
-      write(res, { code: err.code, json: err.toStatus(), headers }, false, false);
+      write(
+        res,
+        { code: err.code, json: err.toStatus(), headers },
+        false,
+        false,
+        auditReq.auditID,
+        stageOf(unauthenticated()),
+      );
       return;
     }
     const seen: FaultRequest = {
@@ -361,6 +459,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     if (fault?.kind === "answer" && fault.answer) {
       const a = fault.answer(seen);
       const payload = typeof a.body === "string" ? Buffer.from(a.body) : Buffer.from(a.body);
+      stageOf(unauthenticated())?.("ResponseComplete", a.code);
       res.writeHead(a.code, {
         "Content-Type": a.contentType ?? "application/json",
         ...a.headers,
@@ -375,7 +474,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       res.setHeader("Warning", `299 - "${text}"`);
     }
     const peer = (req.socket as TLSSocket).getPeerCertificate?.();
-    const { reply, user } = router.handle({
+    const { reply, user, audit: facts } = router.handle({
       method: req.method ?? "GET",
       path: url.pathname,
       query: url.searchParams,
@@ -387,7 +486,17 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       body,
     });
     if (user) record.user = user.username;
-    write(res, reply, req.method === "HEAD", fault?.kind === "truncate");
+    const stage = stageOf(facts);
+    write(
+      res,
+      reply,
+      req.method === "HEAD",
+      fault?.kind === "truncate",
+      auditReq.auditID,
+      // A failed authentication is recorded once, at ResponseStarted, with an empty user
+      // (WithFailedAuthenticationAudit).
+      user || !stage ? stage : (_stage, code, body) => stage("ResponseStarted", code, body),
+    );
   };
 
   const server: Server = createServer({
@@ -491,6 +600,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
+      await audit.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };

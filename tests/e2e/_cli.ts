@@ -69,6 +69,46 @@ async function run(command: string, args: string[], options: RunOptions): Promis
   };
 }
 
+/**
+ * Run `kubectl-token ARGS` in this process: `main()` with a runtime whose environment, home,
+ * clock (KUBECTL_TOKEN_NOW), standard streams and input are the test's, as {@link runCli} would
+ * give them to a process. For usage errors and output checks; what needs a real process (exit
+ * codes, streams, signals, plugin discovery) stays with runCli/runKubectl.
+ */
+export async function runInProcess(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const [{ main }, { denoRuntime, processClock, CLOCK_ENV }] = await Promise.all([
+    import("../../src/main.ts"),
+    import("../../src/runtime.ts"),
+  ]);
+  const env = await baseEnv(options.env);
+  const out = { text: "" };
+  const err = { text: "" };
+  const sink = (to: { text: string }) => ({
+    write: (data: string | Uint8Array) =>
+      void (to.text += typeof data === "string" ? data : new TextDecoder().decode(data)),
+    isTerminal: () => false,
+  });
+  const input = new TextEncoder().encode(options.stdin ?? "");
+  const real = denoRuntime();
+  const code = await main(args, {
+    ...real,
+    env: (name) => env[name],
+    envAll: () => ({ ...env }),
+    homeDir: () => env.HOME,
+    cwd: () => ROOT,
+    now: processClock(env[CLOCK_ENV]),
+    stdout: sink(out),
+    stderr: sink(err),
+    stdin: {
+      isTerminal: () => false,
+      readAll: () => Promise.resolve(input),
+      readable: () => new Blob([input]).stream(),
+      readLine: () => Promise.resolve(null),
+    },
+  });
+  return { code, stdout: out.text, stderr: err.text };
+}
+
 /** Run `kubectl-token ARGS` directly. */
 export async function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
   return run(join(await pluginBinDir(), "kubectl-token"), args, options);

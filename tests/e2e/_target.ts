@@ -27,10 +27,18 @@
  * (bootstrap-token authentication, the maximum token lifetime, the bootstrap controllers) comes
  * from a JSON file named by KUBECTL_TOKEN_E2E_TARGET, e.g. `{"bootstrapTokenAuth": true}`, whose
  * fields override the detected ones (scripts/kube_up.sh writes one as `target.json`).
+ *
+ * Both targets keep an audit trail: `target.auditLogPath` is the API server's JSON-lines audit
+ * log (Metadata level, RequestReceived omitted; an event is in it by the time its answer
+ * arrived), and the server POSTs `audit.k8s.io/v1` EventList batches (at most ~1 s apart) to
+ * `https://<target.auditWebhook.listen>`, trusting the CA of `auditWebhook.certFile`: a test
+ * listens there with that certificate and key (`kubectl token usage serve`) to receive them.
+ * Batches sent while nobody listens are dropped.
  */
 import { Buffer } from "node:buffer";
 import { request } from "node:https";
 import { join } from "node:path";
+import { CertificateAuthority } from "../apiserver/_pki.ts";
 import { startApiServer } from "../apiserver/mod.ts";
 import type { ApiServer, ApiServerOptions } from "../apiserver/mod.ts";
 import { runKubectl } from "./_cli.ts";
@@ -87,7 +95,28 @@ export interface Target {
    * Throws where the target keeps no such log, so a count is never silently not checked.
    */
   requests(): Promise<SeenRequest[]>;
+  /**
+   * The API server's audit log: `audit.k8s.io/v1` Events, one JSON object a line. Throws where
+   * the target names none (a real cluster without `auditLog` in KUBECTL_TOKEN_E2E_TARGET).
+   */
+  readonly auditLogPath: string;
+  /**
+   * Where the API server sends audit EventList batches: it POSTs to `https://<listen>` and
+   * trusts `certFile`, which a receiver serves with `keyFile`. Throws where the target names
+   * none (a real cluster without `auditWebhook` in KUBECTL_TOKEN_E2E_TARGET).
+   */
+  readonly auditWebhook: AuditWebhookTarget;
   close(): Promise<void>;
+}
+
+/** The address and serving credentials of the target's audit webhook receiver. */
+export interface AuditWebhookTarget {
+  /** HOST:PORT, e.g. 127.0.0.1:40123. */
+  listen: string;
+  /** PEM serving certificate for 127.0.0.1 that the API server trusts. */
+  certFile: string;
+  /** Its PEM private key. */
+  keyFile: string;
 }
 
 /** One request as the server saw it. */
@@ -224,6 +253,7 @@ function detectRealCapabilities(kubeconfig: string): Promise<Capabilities> {
       const given = file ? JSON.parse(await Deno.readTextFile(file)) : {};
       delete given.kind;
       delete given.auditLog;
+      delete given.auditWebhook;
       return { ...detected, ...given };
     })();
     realCapabilities.set(kubeconfig, caps);
@@ -240,19 +270,57 @@ function noteFor(kind: "local" | "real", caps: Capabilities) {
 /** Whether the suite runs against a real cluster (known before any test starts). */
 export const REAL_TARGET = Boolean(Deno.env.get("KUBECTL_TOKEN_E2E_KUBECONFIG"));
 
+/** A free loopback port, from the kernel; another process may take it before it is used. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** The audit log and webhook a real target's KUBECTL_TOKEN_E2E_TARGET names. */
+async function realAudit(): Promise<{ log?: string; webhook?: AuditWebhookTarget }> {
+  const file = Deno.env.get("KUBECTL_TOKEN_E2E_TARGET");
+  const given = file ? JSON.parse(await Deno.readTextFile(file)) : {};
+  const w = given.auditWebhook;
+  const webhook = w && typeof w.listen === "string" && typeof w.certFile === "string" &&
+      typeof w.keyFile === "string"
+    ? { listen: w.listen, certFile: w.certFile, keyFile: w.keyFile }
+    : undefined;
+  return { log: typeof given.auditLog === "string" ? given.auditLog : undefined, webhook };
+}
+
 /** Start (or connect to) the cluster the suite runs against. */
 export async function startTarget(options: ApiServerOptions = {}): Promise<Target> {
   const external = Deno.env.get("KUBECTL_TOKEN_E2E_KUBECONFIG");
   if (external) {
     const capabilities = await detectRealCapabilities(external);
+    const audit = await realAudit();
     return {
       kubeconfig: external,
       kind: "real",
       capabilities,
       note: noteFor("real", capabilities),
+      get auditLogPath(): string {
+        if (!audit.log) {
+          throw new Error(
+            'this test reads the audit log: name it as "auditLog" in KUBECTL_TOKEN_E2E_TARGET ' +
+              "(scripts/kube_up.sh does)",
+          );
+        }
+        return audit.log;
+      },
+      get auditWebhook(): AuditWebhookTarget {
+        if (!audit.webhook) {
+          throw new Error(
+            'this test receives audit batches: name the webhook as "auditWebhook" ' +
+              "{listen, certFile, keyFile} in KUBECTL_TOKEN_E2E_TARGET (scripts/kube_up.sh does)",
+          );
+        }
+        return audit.webhook;
+      },
       requests: async () => {
-        const file = Deno.env.get("KUBECTL_TOKEN_E2E_TARGET");
-        const log = file ? JSON.parse(await Deno.readTextFile(file)).auditLog : undefined;
+        const log = audit.log;
         if (typeof log !== "string") {
           throw new Error(
             'this test counts requests: name the server\'s audit log as "auditLog" in ' +
@@ -273,7 +341,41 @@ export async function startTarget(options: ApiServerOptions = {}): Promise<Targe
       close: () => Promise.resolve(),
     };
   }
-  const local = await startApiServer(options);
+  // The audit trail lives beside the server: its log, and the webhook receiver's credentials
+  // (a serving certificate for 127.0.0.1 from a CA of its own, which the server trusts).
+  const auditDir = await Deno.makeTempDir({ prefix: "kubectl-token-target-" });
+  const auditLogPath = options.auditLog ?? join(auditDir, "audit.log");
+  const webhookCa = new CertificateAuthority(
+    new Date(Date.now() - 3_600_000),
+    new Date(Date.now() + 2 * 86_400_000),
+  );
+  const serving = webhookCa.issueServing(
+    new Date(Date.now() - 3_600_000),
+    new Date(Date.now() + 2 * 86_400_000),
+  );
+  const auditWebhook: AuditWebhookTarget = {
+    listen: `127.0.0.1:${freePort()}`,
+    certFile: join(auditDir, "webhook.crt"),
+    keyFile: join(auditDir, "webhook.key"),
+  };
+  await Deno.writeTextFile(auditWebhook.certFile, serving.certPem);
+  await Deno.writeTextFile(auditWebhook.keyFile, serving.keyPem, { mode: 0o600 });
+  let local: ApiServer;
+  try {
+    local = await startApiServer({
+      ...options,
+      auditLog: auditLogPath,
+      auditWebhook: options.auditWebhook ??
+        { url: `https://${auditWebhook.listen}`, caPem: webhookCa.certPem },
+    });
+  } catch (e) {
+    await Deno.remove(auditDir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  const close = async () => {
+    await local.close();
+    await Deno.remove(auditDir, { recursive: true }).catch(() => {});
+  };
   try {
     const capabilities = await localCapabilities(local, options);
     return {
@@ -282,6 +384,8 @@ export async function startTarget(options: ApiServerOptions = {}): Promise<Targe
       kind: "local",
       capabilities,
       note: noteFor("local", capabilities),
+      auditLogPath,
+      auditWebhook,
       requests: () =>
         Promise.resolve(
           local.requests.map((q) => ({
@@ -291,10 +395,10 @@ export async function startTarget(options: ApiServerOptions = {}): Promise<Targe
             user: q.user,
           })),
         ),
-      close: () => local.close(),
+      close,
     };
   } catch (e) {
-    await local.close();
+    await close();
     throw e;
   }
 }

@@ -4,7 +4,7 @@
  * usage errors.
  */
 import assert from "node:assert/strict";
-import { runCli } from "./_cli.ts";
+import { runInProcess } from "./_cli.ts";
 import * as seed from "./_audit_seed.ts";
 import { seedFindings } from "./_audit_seed.ts";
 import { SEVERITIES } from "../../src/audit/findings.ts";
@@ -27,10 +27,12 @@ Deno.test("audit --severity shows objects whose worst finding is at least the le
   const server = await seedFindings();
   try {
     const env = server.env;
-    const all = JSON.parse((await runCli(["audit", "-A", "-o", "json"], { env })).stdout) as Doc;
+    const all = JSON.parse(
+      (await runInProcess(["audit", "-A", "-o", "json"], { env })).stdout,
+    ) as Doc;
     for (const level of SEVERITIES) {
       await t.step(level, async () => {
-        const r = await runCli(["audit", "-A", "-o", "json", "--severity", level], { env });
+        const r = await runInProcess(["audit", "-A", "-o", "json", "--severity", level], { env });
         assert.equal(r.code, 0, r.stderr);
         const doc = JSON.parse(r.stdout) as Doc;
         const expected = all.items.filter((i) =>
@@ -44,7 +46,7 @@ Deno.test("audit --severity shows objects whose worst finding is at least the le
     }
 
     await t.step("--fail-on counts findings that --severity hides", async () => {
-      const r = await runCli(["audit", "-A", "--severity", "critical", "--fail-on", "high"], {
+      const r = await runInProcess(["audit", "-A", "--severity", "critical", "--fail-on", "high"], {
         env,
       });
       assert.equal(r.code, 1);
@@ -54,7 +56,7 @@ Deno.test("audit --severity shows objects whose worst finding is at least the le
     });
 
     await t.step("a bad level is a usage error", async () => {
-      const r = await runCli(["audit", "--severity", "severe"], { env });
+      const r = await runInProcess(["audit", "--severity", "severe"], { env });
       assert.equal(r.code, 2);
       assert.equal(
         r.stderr,
@@ -72,7 +74,7 @@ Deno.test("audit --kind audits only the kinds named, in kubectl's spellings", as
   try {
     const env = server.env;
     const kindsOf = async (...args: string[]) => {
-      const r = await runCli(["audit", "-A", "-o", "json", ...args], { env });
+      const r = await runInProcess(["audit", "-A", "-o", "json", ...args], { env });
       assert.equal(r.code, 0, r.stderr);
       return [...new Set((JSON.parse(r.stdout) as Doc).items.map((i) => i.kind))].sort();
     };
@@ -93,21 +95,23 @@ Deno.test("audit --kind audits only the kinds named, in kubectl's spellings", as
     }
 
     await t.step("--kind secret still tells orphaned Secrets (it reads the accounts)", async () => {
-      const r = await runCli(["audit", "-n", "team", "--kind", "secret", "-o", "json"], { env });
+      const r = await runInProcess(["audit", "-n", "team", "--kind", "secret", "-o", "json"], {
+        env,
+      });
       const items = (JSON.parse(r.stdout) as Doc).items;
       const orphaned = items.filter((i) => i.findings.some((f) => f.type === "orphaned"));
       assert.deepEqual(orphaned.map((i) => i.name).sort(), ["ghost", "recreated"]);
     });
 
     await t.step("the table's summary names only the kinds audited", async () => {
-      const r = await runCli(["audit", "-n", "team", "--kind", "secret"], { env });
+      const r = await runInProcess(["audit", "-n", "team", "--kind", "secret"], { env });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /^7 token Secrets read; findings: /);
     });
 
     await t.step("--kind bootstrap lists nothing else", async () => {
       server.requests.length = 0;
-      const r = await runCli(["audit", "-A", "--kind", "bootstrap"], { env });
+      const r = await runInProcess(["audit", "-A", "--kind", "bootstrap"], { env });
       assert.equal(r.code, 0, r.stderr);
       const lists = server.requests.filter((q) => q.method === "GET" && q.path !== "/version");
       assert.deepEqual(lists.map((q) => q.path), ["/api/v1/namespaces/kube-system/secrets"]);
@@ -126,7 +130,7 @@ Deno.test("audit --kind audits only the kinds named, in kubectl's spellings", as
     ];
     for (const [args, message] of usage) {
       await t.step(`usage error: ${args.join(" ")}`, async () => {
-        const r = await runCli(["audit", ...args], { env });
+        const r = await runInProcess(["audit", ...args], { env });
         assert.equal(r.code, 2);
         assert.match(r.stderr, message);
         assert.equal(r.stdout, "");
@@ -159,7 +163,7 @@ Deno.test("audit -l sends the label selector on every list and keeps orphan dete
 
     await t.step("only labelled objects, findings as without the selector", async () => {
       server.requests.length = 0;
-      const r = await runCli(["audit", "-A", "-l", "tier=ci", "-o", "json"], { env });
+      const r = await runInProcess(["audit", "-A", "-l", "tier=ci", "-o", "json"], { env });
       assert.equal(r.code, 0, r.stderr);
       const items = (JSON.parse(r.stdout) as Doc).items;
       assert.deepEqual(items.map((i) => `${i.kind}/${i.name}`).sort(), [
@@ -182,7 +186,7 @@ Deno.test("audit -l sends the label selector on every list and keeps orphan dete
     });
 
     await t.step("--selector and set-based selectors", async () => {
-      const r = await runCli(
+      const r = await runInProcess(
         ["audit", "-n", "team", "--selector", "tier in (ci),tier!=web", "-o", "json"],
         { env },
       );
@@ -192,13 +196,13 @@ Deno.test("audit -l sends the label selector on every list and keeps orphan dete
     });
 
     await t.step("a selector the server cannot parse is its error, exit 1", async () => {
-      const r = await runCli(["audit", "-n", "team", "-l", "tier in ci"], { env });
+      const r = await runInProcess(["audit", "-n", "team", "-l", "tier in ci"], { env });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^error: .+\n$/);
     });
 
     await t.step("an empty selector is a usage error", async () => {
-      const r = await runCli(["audit", "-l", " "], { env });
+      const r = await runInProcess(["audit", "-l", " "], { env });
       assert.equal(r.code, 2);
       assert.match(r.stderr, /^error: Invalid value "" for flag --selector/);
     });
@@ -210,7 +214,7 @@ Deno.test("audit -l sends the label selector on every list and keeps orphan dete
 Deno.test("audit piped into another program hides no info rows", async () => {
   const server = await seedFindings();
   try {
-    const r = await runCli(["audit", "-n", "team"], { env: server.env });
+    const r = await runInProcess(["audit", "-n", "team"], { env: server.env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /ServiceAccount\s+app\s+.*\sinfo\s+automount\n/);
     assert.doesNotMatch(r.stderr, /hidden/);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { pluginBinDir, runCli, runKubectl } from "./_cli.ts";
+import { pluginBinDir, runInProcess, runKubectl } from "./_cli.ts";
 import {
   adminUser,
   clusterEntry,
@@ -34,7 +34,7 @@ Deno.test("__complete answers commands, flags and flag values from the command t
   ];
   for (const [words, expected, directive] of cases) {
     await t.step(JSON.stringify(words), async () => {
-      const r = await runCli(["__complete", ...words]);
+      const r = await runInProcess(["__complete", ...words]);
       assert.equal(r.code, 0, r.stderr);
       const got = parse(r.stdout);
       assert.deepEqual(got.values.filter((v) => expected.includes(v)), expected);
@@ -43,7 +43,7 @@ Deno.test("__complete answers commands, flags and flag values from the command t
     });
   }
   await t.step("global flags are offered inside commands, with descriptions", async () => {
-    const r = await runCli(["__complete", "create", "--"]);
+    const r = await runInProcess(["__complete", "create", "--"]);
     assert.match(r.stdout, /^--namespace\tThe namespace scope for this request$/m);
     assert.match(r.stdout, /^--audience\t/m);
   });
@@ -62,17 +62,21 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
     });
 
     await t.step("namespaces for -n", async () => {
-      const { values } = parse((await runCli(["__complete", "create", "-n", ""], { env })).stdout);
+      const { values } = parse(
+        (await runInProcess(["__complete", "create", "-n", ""], { env })).stdout,
+      );
       assert.ok(values.includes(ns) && values.includes("default"), values.join(" "));
     });
     await t.step("service accounts of the namespace for create's SA", async () => {
-      const r = await runCli(["__complete", "create", "-n", ns, ""], { env });
+      const r = await runInProcess(["__complete", "create", "-n", ns, ""], { env });
       assert.ok(parse(r.stdout).values.includes("robot"), r.stdout);
-      const prefixed = await runCli(["__complete", "create", `--namespace=${ns}`, "ro"], { env });
+      const prefixed = await runInProcess(["__complete", "create", `--namespace=${ns}`, "ro"], {
+        env,
+      });
       assert.deepEqual(parse(prefixed.stdout).values, ["robot"]);
     });
     await t.step("Secrets for --bound-object-name with --bound-object-kind Secret", async () => {
-      const r = await runCli([
+      const r = await runInProcess([
         "__complete",
         "create",
         "-n",
@@ -100,7 +104,7 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
           "current-context": "prod",
         }),
       );
-      const r = await runCli(["__complete", "--kubeconfig", kubeconfig, "--context", ""]);
+      const r = await runInProcess(["__complete", "--kubeconfig", kubeconfig, "--context", ""]);
       await Deno.remove(kubeconfig);
       assert.deepEqual(parse(r.stdout).values, ["prod", "staging"]);
     });
@@ -110,7 +114,7 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
       fn: async () => {
         target.local!.injectFault({ kind: "delay", ms: 20_000, times: 5 });
         const started = performance.now();
-        const r = await runCli(["__complete", "create", "-n", ""], { env });
+        const r = await runInProcess(["__complete", "create", "-n", ""], { env });
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(parse(r.stdout), { values: [], directive: 4 });
         assert.ok(performance.now() - started < 15_000, "completion waited for the cluster");
@@ -125,7 +129,7 @@ Deno.test("__complete finds names in the cluster and the kubeconfig", async (t) 
 async function helperPath(): Promise<{ path: string; remove: () => Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "kubectl-token-helper-" });
   await Deno.copyFile(join(await pluginBinDir(), "kubectl-token"), join(dir, "kubectl-token"));
-  const r = await runCli(["completion", "install", "--dir", dir]);
+  const r = await runInProcess(["completion", "install", "--dir", dir]);
   assert.equal(r.code, 0, r.stderr);
   return {
     path: `${dir}:${Deno.env.get("PATH")}`,
@@ -268,7 +272,7 @@ Deno.test("kubectl token <TAB> completes every argument that names a cluster obj
 Deno.test("completion without a known shell is a usage error naming the shells", async (t) => {
   for (const args of [["completion"], ["completion", "tcsh"]]) {
     await t.step(args.join(" "), async () => {
-      const r = await runCli(args);
+      const r = await runInProcess(args);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /^error: .*expected bash, zsh, fish, powershell or install\n$/);
     });
@@ -296,7 +300,7 @@ Deno.test("completion install writes kubectl_complete-token that kubectl uses", 
     assert.match(k.stdout, /^create\t/m);
 
     const other = join(dir, "other");
-    const d = await runCli(["completion", "install", "--dir", other]);
+    const d = await runInProcess(["completion", "install", "--dir", other]);
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stderr, /is not on PATH/);
     assert.ok((await Deno.stat(join(other, "kubectl_complete-token"))).isFile);
@@ -305,7 +309,7 @@ Deno.test("completion install writes kubectl_complete-token that kubectl uses", 
     const beside = join(dir, "beside");
     await Deno.mkdir(beside);
     await Deno.copyFile(join(bin, "kubectl-token"), join(beside, "kubectl-token"));
-    assert.equal((await runCli(["completion", "install", "--dir", beside])).code, 0);
+    assert.equal((await runInProcess(["completion", "install", "--dir", beside])).code, 0);
     const text = await Deno.readTextFile(join(beside, "kubectl_complete-token"));
     assert.match(
       text,

@@ -52,7 +52,8 @@ Deno.test("kubectl token create requests tokens with the asked claims", async (t
       assert.equal(r.code, 0, r.stderr);
       const k = claims(r.stdout)["kubernetes.io"] as { secret: { name: string; uid: string } };
       assert.equal(k.secret.name, "anchor");
-      if (uid) assert.equal(k.secret.uid, uid);
+      assert.ok(uid, "the Secret has a UID");
+      assert.equal(k.secret.uid, uid);
     });
 
     await t.step("bound to a Pod, with its UID", async () => {
@@ -84,7 +85,8 @@ Deno.test("kubectl token create requests tokens with the asked claims", async (t
       assert.equal(r.code, 0, r.stderr);
       const k = claims(r.stdout)["kubernetes.io"] as { pod: { name: string; uid: string } };
       assert.equal(k.pod.name, "worker");
-      if (uid) assert.equal(k.pod.uid, uid);
+      assert.ok(uid, "the Pod has a UID");
+      assert.equal(k.pod.uid, uid);
     });
 
     await t.step("bound to a Node where the server allows it, else its refusal", async () => {

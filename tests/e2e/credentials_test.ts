@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
+import type { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { pluginBinDir, runCli, runKubectl } from "./_cli.ts";
 import { adminUser, clusterEntry, freshNamespace, writeKubeconfig } from "./_cluster.ts";
@@ -118,6 +119,75 @@ function startProxy(): Promise<{ url: string; tunnels: () => number; close: () =
     });
   });
 }
+
+/** A minimal SOCKS5 proxy (no authentication, CONNECT only) that counts its tunnels. */
+function startSocksProxy(): Promise<
+  { url: string; tunnels: () => number; close: () => Promise<void> }
+> {
+  let tunnels = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on("error", () => client.destroy());
+    client.once("data", (greeting: Buffer) => {
+      if (greeting[0] !== 5) return client.destroy();
+      client.write(Uint8Array.of(5, 0)); // version 5, no authentication
+      client.once("data", (req: Buffer) => {
+        // VER CMD RSV ATYP ADDR PORT; CONNECT to an IPv4 address or a domain name.
+        let host: string;
+        let at: number;
+        if (req[3] === 1) {
+          host = `${req[4]}.${req[5]}.${req[6]}.${req[7]}`;
+          at = 8;
+        } else if (req[3] === 3) {
+          host = req.subarray(5, 5 + req[4]).toString("latin1");
+          at = 5 + req[4];
+        } else return client.destroy();
+        const port = req.readUInt16BE(at);
+        tunnels++;
+        const upstream = net.connect(port, host, () => {
+          client.write(Uint8Array.of(5, 0, 0, 1, 0, 0, 0, 0, 0, 0));
+          upstream.pipe(client);
+          client.pipe(upstream);
+        });
+        sockets.add(upstream);
+        upstream.on("error", () => client.destroy());
+        upstream.on("close", () => client.destroy());
+        client.on("close", () => upstream.destroy());
+      });
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({
+        url: `socks5://127.0.0.1:${port}`,
+        tunnels: () => tunnels,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+Deno.test("a socks5 proxy-url sends requests through the SOCKS proxy", async () => {
+  const target = await startTarget();
+  const proxy = await startSocksProxy();
+  try {
+    const cluster = await clusterEntry(target);
+    cluster.cluster["proxy-url"] = proxy.url;
+    const kubeconfig = await writeKubeconfig(cluster, await adminUser(target));
+    const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(proxy.tunnels() >= 1, "no tunnel through the proxy");
+  } finally {
+    await proxy.close();
+    await target.close();
+  }
+});
 
 Deno.test("proxy-url in the kubeconfig sends requests through the proxy", async () => {
   const target = await startTarget();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli, runKubectl } from "./_cli.ts";
+import { runCli, runInProcess, runKubectl } from "./_cli.ts";
 import { admin, claims, freshNamespace, robotToken, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
@@ -26,7 +26,7 @@ Deno.test("kubectl token decode explains and verifies a bound token", async (t) 
     });
 
     await t.step("-o json is a stable document", async () => {
-      const r = await runCli(["decode", token, "--verify", "-o", "json"], { env });
+      const r = await runInProcess(["decode", token, "--verify", "-o", "json"], { env });
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout);
       assert.equal(doc.kind, "TokenInfo");
@@ -40,7 +40,7 @@ Deno.test("kubectl token decode explains and verifies a bound token", async (t) 
       const jwks = await admin(target, ["get", "--raw", "/openid/v1/jwks"]);
       const file = await Deno.makeTempFile({ suffix: ".json" });
       await Deno.writeTextFile(file, jwks);
-      const r = await runCli(["decode", token, "--verify", "--jwks", file, "-o", "json"]);
+      const r = await runInProcess(["decode", token, "--verify", "--jwks", file, "-o", "json"]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout).verification.valid, true);
     });
@@ -48,14 +48,14 @@ Deno.test("kubectl token decode explains and verifies a bound token", async (t) 
     await t.step("a tampered signature fails verification with exit 1", async () => {
       const [h, p, s] = token.split(".");
       const flipped = s[0] === "A" ? "B" + s.slice(1) : "A" + s.slice(1);
-      const r = await runCli(["decode", `${h}.${p}.${flipped}`, "--verify"], { env });
+      const r = await runInProcess(["decode", `${h}.${p}.${flipped}`, "--verify"], { env });
       assert.equal(r.code, 1);
       assert.match(r.stdout, /Signature:\s+invalid/);
     });
 
     await t.step("no argument: the current kubeconfig user's token", async () => {
       const kubeconfig = await tokenKubeconfig(target, token);
-      const r = await runCli(["decode"], { env: { KUBECONFIG: kubeconfig } });
+      const r = await runInProcess(["decode"], { env: { KUBECONFIG: kubeconfig } });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`system:serviceaccount:${ns}:robot`));
     });
@@ -67,7 +67,7 @@ Deno.test("kubectl token decode explains and verifies a bound token", async (t) 
 Deno.test("decode rejects malformed input with one line and exit 1", async (t) => {
   for (const bad of ["not-a-token", "a.b", "eyJhbGciOiJub25lIn0.!!!.x", "a.b.c.d"]) {
     await t.step(bad, async () => {
-      const r = await runCli(["decode", bad]);
+      const r = await runInProcess(["decode", bad]);
       assert.equal(r.code, 1);
       assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
       assert.ok(!r.stderr.includes(bad), r.stderr);
@@ -76,7 +76,7 @@ Deno.test("decode rejects malformed input with one line and exit 1", async (t) =
 });
 
 Deno.test("decode recognises a bootstrap token and never prints its secret", async () => {
-  const r = await runCli(["decode", "abcdef.0123456789abcdef"]);
+  const r = await runInProcess(["decode", "abcdef.0123456789abcdef"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /bootstrap/i);
   assert.match(r.stdout, /abcdef/);
@@ -114,7 +114,7 @@ Deno.test("decode --verify: signature and expiry are two checks, with the server
     ];
     for (const c of cases) {
       await t.step(`${c.late}s after exp ${c.args?.join(" ") ?? ""}`, async () => {
-        const r = await runCli(["decode", token, "--verify", ...(c.args ?? [])], {
+        const r = await runInProcess(["decode", token, "--verify", ...(c.args ?? [])], {
           env: at(c.late),
         });
         assert.equal(r.code, c.code, r.stderr);
@@ -131,7 +131,9 @@ Deno.test("decode --verify: signature and expiry are two checks, with the server
     await t.step("a forged signature on a token in date", async () => {
       const [h, p, s] = token.split(".");
       const flipped = s[0] === "A" ? "B" + s.slice(1) : "A" + s.slice(1);
-      const r = await runCli(["decode", `${h}.${p}.${flipped}`, "--verify"], { env: at(-600) });
+      const r = await runInProcess(["decode", `${h}.${p}.${flipped}`, "--verify"], {
+        env: at(-600),
+      });
       assert.equal(r.code, 1);
       assert.match(r.stdout, /^Signature: +invalid: signature does not match key /m);
       assert.match(r.stdout, /^Expiry: +expires in (9m\d+s|10m)$/m);
@@ -140,7 +142,7 @@ Deno.test("decode --verify: signature and expiry are two checks, with the server
     });
 
     await t.step("-o json carries both checks", async () => {
-      const r = await runCli(["decode", token, "--verify", "-o", "json"], { env: at(3600) });
+      const r = await runInProcess(["decode", token, "--verify", "-o", "json"], { env: at(3600) });
       assert.equal(r.code, 1);
       const { verification } = JSON.parse(r.stdout);
       assert.equal(verification.signature.valid, true);
@@ -153,11 +155,11 @@ Deno.test("decode --verify: signature and expiry are two checks, with the server
 
     await t.step('"Bearer <token>" pasted from a header is accepted', async () => {
       for (const input of [`Bearer ${token}`, `bearer  ${token}`]) {
-        const r = await runCli(["decode", input, "--verify"], { env: at(-600) });
+        const r = await runInProcess(["decode", input, "--verify"], { env: at(-600) });
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, new RegExp(`system:serviceaccount:${ns}:robot`));
       }
-      const piped = await runCli(["decode", "-"], {
+      const piped = await runInProcess(["decode", "-"], {
         env: at(-600),
         stdin: `Authorization: Bearer ${token}\n`,
       });
@@ -167,7 +169,7 @@ Deno.test("decode --verify: signature and expiry are two checks, with the server
 
     await t.step("--leeway needs --verify and a duration", async () => {
       for (const args of [["--leeway", "1m"], ["--verify", "--leeway", "soon"]]) {
-        const r = await runCli(["decode", token, ...args], { env });
+        const r = await runInProcess(["decode", token, ...args], { env });
         assert.equal(r.code, 2);
         assert.match(r.stderr, /^error: [^\n]*--leeway[^\n]*\n$/);
       }
@@ -183,7 +185,7 @@ Deno.test("decode: an exp that is not a whole finite number is invalid, not neve
     await t.step(exp, async () => {
       const payload = `{"iss":"x","sub":"system:serviceaccount:a:b","exp":${exp}}`;
       const token = `${b64('{"alg":"RS256"}')}.${b64(payload)}.c2ln`;
-      const r = await runCli(["decode", token]);
+      const r = await runInProcess(["decode", token]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^Expires: +invalid \(claim "exp" is not a valid NumericDate/m);
       assert.doesNotMatch(r.stdout, /never/);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli, runKubectl } from "./_cli.ts";
-import { create, eventually, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
+import { admin, create, eventually, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget } from "./_target.ts";
 
 Deno.test("kubectl token revoke ends a bound token by its Pod or by its service account", async (t) => {
@@ -84,7 +84,16 @@ Deno.test("kubectl token revoke ends a bound token by its Pod or by its service 
       const a = await token();
       const b = await token("--audience", "vault");
       assert.ok(await works(a));
-      const before = target.local?.store.get("v1", "ServiceAccount", ns, "builder");
+      const beforeUid = await admin(target, [
+        "get",
+        "serviceaccount",
+        "builder",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.metadata.uid}",
+      ]);
+      assert.ok(beforeUid);
       const refused = await runCli(["revoke", "token", "-", "--recreate-service-account"], {
         env,
         stdin: a,
@@ -116,7 +125,7 @@ Deno.test("kubectl token revoke ends a bound token by its Pod or by its service 
       assert.equal(sa.metadata.annotations["example.com/owner"], "alice");
       assert.deepEqual(sa.imagePullSecrets, [{ name: "registry" }]);
       assert.equal(sa.automountServiceAccountToken, false);
-      if (before) assert.notEqual(sa.metadata.uid, before.metadata.uid);
+      assert.notEqual(sa.metadata.uid, beforeUid);
       // The other token (another audience) is also dead: every token of the old account is.
       const again = await runCli(["revoke", "token", "-", "--recreate-service-account", "--yes"], {
         env,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli, runKubectl } from "./_cli.ts";
+import { runInProcess, runKubectl } from "./_cli.ts";
 import {
   admin,
   eventually,
@@ -39,7 +39,7 @@ Deno.test("whoami for a service-account token, as json", async () => {
     const ns = await freshNamespace(target);
     const token = await robotToken(target, ns);
     const kubeconfig = await tokenKubeconfig(target, token);
-    const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+    const r = await runInProcess(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.kind, "Identity");
@@ -69,7 +69,7 @@ Deno.test("whoami falls back when the server has no SelfSubjectReview", async (t
       ignore: !server,
       fn: async () => {
         server!.setDisabledVersions(["authentication.k8s.io/v1"]);
-        const r = await runCli(["whoami", "-o", "json"], { env });
+        const r = await runInProcess(["whoami", "-o", "json"], { env });
         assert.equal(r.code, 0, r.stderr);
         assert.equal(
           JSON.parse(r.stdout).source,
@@ -94,12 +94,12 @@ Deno.test("whoami falls back when the server has no SelfSubjectReview", async (t
     await t.step("a token that may not use TokenReview: its claims, unverified", async () => {
       // The admin credential is a certificate: TokenReview needs a token, so ask as the
       // service account itself, which may not use TokenReview: claims are shown, unverified.
-      const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+      const r = await runInProcess(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout);
       assert.equal(doc.userInfo.username, `system:serviceaccount:${ns}:robot`);
       assert.equal(doc.verified, false);
-      const text = await runCli(["whoami"], { env: { KUBECONFIG: kubeconfig } });
+      const text = await runInProcess(["whoami"], { env: { KUBECONFIG: kubeconfig } });
       assert.match(text.stdout, /Confirmed by\s+nobody: .*TokenReview is not allowed/);
     });
     await t.step("a token allowed to use TokenReview: confirmed by the server", async () => {
@@ -114,7 +114,7 @@ Deno.test("whoami falls back when the server has no SelfSubjectReview", async (t
         `${ns}:robot`,
       ]);
       try {
-        const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
+        const r = await runInProcess(["whoami", "-o", "json"], { env: { KUBECONFIG: kubeconfig } });
         assert.equal(r.code, 0, r.stderr);
         const doc = JSON.parse(r.stdout);
         assert.equal(doc.source, "TokenReview authentication.k8s.io/v1");
@@ -136,7 +136,7 @@ Deno.test("whoami explains a rejected token, an unreachable server and an untrus
   try {
     await t.step("rejected token", async () => {
       const bad = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
-      const r = await runCli(["whoami"], {
+      const r = await runInProcess(["whoami"], {
         env: { KUBECONFIG: await tokenKubeconfig(target, bad) },
       });
       assert.equal(r.code, 1);
@@ -144,7 +144,7 @@ Deno.test("whoami explains a rejected token, an unreachable server and an untrus
       assert.ok(!r.stderr.includes(bad));
     });
     await t.step("refused connection", async () => {
-      const r = await runCli(["whoami", "--server", "https://127.0.0.1:1"], {
+      const r = await runInProcess(["whoami", "--server", "https://127.0.0.1:1"], {
         env: { KUBECONFIG: target.kubeconfig },
       });
       assert.equal(r.code, 1);
@@ -154,7 +154,7 @@ Deno.test("whoami explains a rejected token, an unreachable server and an untrus
       // Another server's CA signed nothing this server uses.
       const other = await startApiServer();
       try {
-        const r = await runCli(
+        const r = await runInProcess(
           ["whoami", "--certificate-authority", join(other.dir, "ca.crt")],
           { env: { KUBECONFIG: target.kubeconfig } },
         );
@@ -169,7 +169,7 @@ Deno.test("whoami explains a rejected token, an unreachable server and an untrus
       ignore: !target.local,
       fn: async () => {
         target.local!.injectFault({ kind: "delay", ms: 3000, times: 5 });
-        const r = await runCli(["whoami", "--request-timeout", "1s"], {
+        const r = await runInProcess(["whoami", "--request-timeout", "1s"], {
           env: { KUBECONFIG: target.kubeconfig },
         });
         assert.equal(r.code, 1);
@@ -199,7 +199,7 @@ Deno.test("whoami gives one line for a reset, a truncated body, 429 and 500", {
     for (const [fault, message] of cases) {
       await t.step(`${fault.kind} ${fault.code ?? ""}`, async () => {
         server.injectFault({ ...fault, path: /selfsubjectreviews/, times: 1 });
-        const r = await runCli(["whoami"], { env: { KUBECONFIG: target.kubeconfig } });
+        const r = await runInProcess(["whoami"], { env: { KUBECONFIG: target.kubeconfig } });
         assert.equal(r.code, 1, r.stdout);
         assert.match(r.stderr, message);
         assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
@@ -226,7 +226,9 @@ Deno.test("a 429 with Retry-After is sent again after the wait, as client-go doe
       path: /selfsubjectreviews/,
       times: 2,
     });
-    const r = await runCli(["whoami", "-o", "json"], { env: { KUBECONFIG: target.kubeconfig } });
+    const r = await runInProcess(["whoami", "-o", "json"], {
+      env: { KUBECONFIG: target.kubeconfig },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).verified, true);
     const tries = server.requests.filter((q) => q.path.endsWith("/selfsubjectreviews"));
@@ -251,12 +253,12 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
 
     await t.step("a legacy Secret token never expires, in both", async () => {
       const { token } = await legacyToken(target, ns, "robot");
-      const who = await runCli(["whoami"], {
+      const who = await runInProcess(["whoami"], {
         env: { KUBECONFIG: await tokenKubeconfig(target, token) },
       });
       assert.equal(who.code, 0, who.stderr);
       assert.match(who.stdout, /\nCredential expires\s+never \(the token has no expiry\)\n/);
-      const decoded = await runCli(["decode", token]);
+      const decoded = await runInProcess(["decode", token]);
       assert.match(decoded.stdout, /^Expires: +never \(the token has no expiry\)$/m);
       const groups = `[system:serviceaccounts system:serviceaccounts:${ns} system:authenticated]`;
       assert.ok(who.stdout.includes(groups), who.stdout);
@@ -265,7 +267,7 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
 
     await t.step("--as a service account: the groups the server adds", async () => {
       const sa = `system:serviceaccount:${ns}:deployer`;
-      const r = await runCli(["whoami", "-o", "json", "--as", sa], { env });
+      const r = await runInProcess(["whoami", "-o", "json", "--as", sa], { env });
       assert.equal(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout);
       assert.equal(doc.userInfo.username, sa);
@@ -274,9 +276,12 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
         `system:serviceaccounts:${ns}`,
         "system:authenticated",
       ]);
-      const grouped = await runCli(["whoami", "-o", "json", "--as", sa, "--as-group", "team"], {
-        env,
-      });
+      const grouped = await runInProcess(
+        ["whoami", "-o", "json", "--as", sa, "--as-group", "team"],
+        {
+          env,
+        },
+      );
       assert.deepEqual(JSON.parse(grouped.stdout).userInfo.groups, [
         "team",
         "system:authenticated",
@@ -317,7 +322,7 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
 
     await t.step("--as without the right to impersonate is refused by the server", async () => {
       const kubeconfig = await tokenKubeconfig(target, await robotToken(target, ns));
-      const r = await runCli(["whoami", "--as", "bob"], { env: { KUBECONFIG: kubeconfig } });
+      const r = await runInProcess(["whoami", "--as", "bob"], { env: { KUBECONFIG: kubeconfig } });
       assert.equal(r.code, 1, r.stdout);
       assert.match(
         r.stderr,
@@ -333,13 +338,13 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
       name: "a bootstrap token: its Secret's extra groups, unknown until readable",
       ignore: !target.capabilities.bootstrapTokenAuth,
       fn: async () => {
-        const created = await runCli(["bootstrap", "create", "--ttl", "2h"], { env });
+        const created = await runInProcess(["bootstrap", "create", "--ttl", "2h"], { env });
         assert.equal(created.code, 0, created.stderr);
         const token = created.stdout.trim();
         const id = token.slice(0, 6);
         const asToken = { KUBECONFIG: await tokenKubeconfig(target, token) };
         try {
-          const r = await runCli(["whoami", "-o", "json"], { env: asToken });
+          const r = await runInProcess(["whoami", "-o", "json"], { env: asToken });
           assert.equal(r.code, 0, r.stderr);
           const doc = JSON.parse(r.stdout);
           if (doc.verified) {
@@ -355,11 +360,11 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
           assert.deepEqual(doc.userInfo.groups, ["system:bootstrappers", "system:authenticated"]);
           assert.equal(doc.unknownGroups, `the "auth-extra-groups" of ${secret}`);
           assert.equal(doc.authentication.expiry.kind, "unknown");
-          const text = await runCli(["whoami"], { env: asToken });
+          const text = await runInProcess(["whoami"], { env: asToken });
           const groupsLine =
             `[system:bootstrappers system:authenticated] and the "auth-extra-groups" of ${secret} (unknown)`;
           assert.ok(text.stdout.includes(groupsLine), text.stdout);
-          const decoded = await runCli(["decode", token]);
+          const decoded = await runInProcess(["decode", token]);
           assert.ok(decoded.stdout.includes(`Groups:    ${groupsLine}`), decoded.stdout);
 
           // Once the token may read its own Secret, the groups and expiry are known.
@@ -390,7 +395,7 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
           ]);
           try {
             const known = await eventually(async () => {
-              const out = await runCli(["whoami", "-o", "json"], { env: asToken });
+              const out = await runInProcess(["whoami", "-o", "json"], { env: asToken });
               const d = JSON.parse(out.stdout);
               if (d.unknownGroups) throw new Error("the Secret is not readable yet");
               return d;
@@ -405,7 +410,7 @@ Deno.test("whoami and decode read a credential the same way", async (t) => {
             await admin(target, ["delete", "role,rolebinding", name, "-n", "kube-system"]);
           }
         } finally {
-          await runCli(["bootstrap", "delete", id], { env });
+          await runInProcess(["bootstrap", "delete", id], { env });
         }
       },
     });
