@@ -85,6 +85,8 @@ Findings and their severity:
                                  --denied-threshold denied requests, --denied-ratio of all
   legacy-token (medium)          a legacy Secret token still in use
 
+-n NAMESPACE keeps the service accounts of that namespace (with the tokens minted for them and the
+Pods deleted there); without -n every namespace is reported, whatever the kubeconfig's namespace.
 Each request counts once (at its ResponseComplete stage). Malformed lines are skipped with one
 warning. Where the events cannot tell, the report says so rather than raise a finding: see
 "Not evaluated" and "Notes" after the findings. --fail-on counts every finding shown, and never

@@ -43,18 +43,6 @@ async function requester(target: Target) {
   };
 }
 
-/**
- * The target's JSON-lines audit log: `target.auditLogPath` (both targets, from the test server's
- * audit events), else, on the real target, the `auditLog` that KUBECTL_TOKEN_E2E_TARGET names.
- */
-async function auditLogOf(target: Target): Promise<string | undefined> {
-  const named = (target as { auditLogPath?: string }).auditLogPath;
-  if (named !== undefined || target.local) return named;
-  const file = Deno.env.get("KUBECTL_TOKEN_E2E_TARGET");
-  const log = file ? JSON.parse(await Deno.readTextFile(file)).auditLog : undefined;
-  return typeof log === "string" ? log : undefined;
-}
-
 interface Report {
   snapshot: UsageSnapshot;
   findings: UsageFinding[];
@@ -65,9 +53,7 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
   const target = await startTarget();
   const http = await requester(target);
   try {
-    const auditLog = await auditLogOf(target);
-    const noLog = auditLog === undefined;
-    if (noLog) target.note("the target names no audit log (target.auditLogPath): steps ignored");
+    const auditLog = target.auditLogPath;
     const env = { KUBECONFIG: target.kubeconfig };
     const ns = await freshNamespace(target, "usage");
     await create(target, {
@@ -117,7 +103,7 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
         [
           "usage",
           "--audit-log",
-          auditLog!,
+          auditLog,
           "--service-account",
           `${ns}/robot`,
           "-o",
@@ -131,18 +117,17 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
     };
     // The log backend may write an event after the answer: poll until all six are there.
     const podRow = (s: UsageSnapshot) => s.credentials.find((c) => c.pod?.name === "web");
-    const full = noLog ? undefined : await eventually(async () => {
+    const full = await eventually(async () => {
       const r = await report("--offline");
       const row = podRow(r.snapshot);
       assert.equal(row?.requests, 5);
       assert.equal(r.snapshot.credentials.reduce((n, c) => n + c.requests, 0), 7);
       return r;
     }, { timeoutMs: 20_000 });
-    const pod = () => podRow(full!.snapshot) as CredentialUsage;
+    const pod = () => podRow(full.snapshot) as CredentialUsage;
 
     await t.step({
       name: "the Pod-bound token: its service account, Pod, addresses, agents and denials",
-      ignore: noLog,
       fn: () => {
         const row = pod();
         assert.deepEqual(row.serviceAccount, { namespace: ns, name: "robot" });
@@ -166,40 +151,39 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
 
     await t.step({
       name: "credential IDs: each token is its own row, and its TokenRequest names its jti",
-      ignore: noLog || !target.capabilities.credentialId,
+      ignore: !target.capabilities.credentialId,
       fn: () => {
         const row = pod();
         assert.equal(row.kind, "token");
         assert.equal(row.jti, claims(podToken).jti);
-        const plain = full!.snapshot.credentials.find((c) => c.jti === claims(plainToken).jti);
+        const plain = full.snapshot.credentials.find((c) => c.jti === claims(plainToken).jti);
         assert.equal(plain?.kind, "token");
         assert.equal(plain?.requests, 1);
         assert.equal(plain?.userAgents["e2e-plain/1.0"]?.count, 1);
-        const jtis = full!.snapshot.issued.map((i) => i.jti).sort();
+        const jtis = full.snapshot.issued.map((i) => i.jti).sort();
         assert.deepEqual(jtis, [claims(podToken).jti, claims(plainToken).jti].sort());
       },
     });
 
     await t.step({
       name: "without credential IDs: a row per Pod, and the account's other tokens together",
-      ignore: noLog || target.capabilities.credentialId,
+      ignore: target.capabilities.credentialId,
       fn: () => {
         const row = pod();
         assert.equal(row.kind, "pod");
-        const shared = full!.snapshot.credentials.find((c) => c.kind === "service-account");
+        const shared = full.snapshot.credentials.find((c) => c.kind === "service-account");
         assert.equal(shared?.requests, 1);
-        assert.ok(full!.snapshot.notes.some((n) => n.includes("do not tell apart")));
-        assert.equal(full!.snapshot.issued.length, 2);
+        assert.ok(full.snapshot.notes.some((n) => n.includes("do not tell apart")));
+        assert.equal(full.snapshot.issued.length, 2);
       },
     });
 
     await t.step({
-      // The real server annotates a legacy token's requests (`legacy-token`, 1.20+; with the
-      // Secret's name 1.28+); the local server's events do not say.
+      // The server annotates a legacy token's requests (`legacy-token`, 1.20+; with the
+      // Secret's name 1.28+).
       name: "a legacy Secret token is told apart by its audit annotation",
-      ignore: noLog || Boolean(target.local),
       fn: () => {
-        const row = full!.snapshot.credentials.find((c) => c.kind === "legacy-token");
+        const row = full.snapshot.credentials.find((c) => c.kind === "legacy-token");
         assert.equal(row?.requests, 1);
         assert.equal(row?.userAgents["e2e-legacy/1.0"]?.count, 1);
         assert.deepEqual(row?.serviceAccount, { namespace: ns, name: "robot" });
@@ -208,16 +192,15 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
           target.capabilities.legacyTokenLastUsedLabel ? legacy.name : undefined,
         );
         assert.ok(
-          full!.findings.some((f) => f.type === "legacy-token" && f.credential === row?.key),
+          full.findings.some((f) => f.type === "legacy-token" && f.credential === row?.key),
         );
       },
     });
 
     await t.step({
       name: "the TokenRequests are the admin's, with their requester",
-      ignore: noLog,
       fn: () => {
-        const issued = full!.snapshot.issued;
+        const issued = full.snapshot.issued;
         assert.equal(issued.length, 2);
         for (const i of issued) {
           assert.deepEqual(i.serviceAccount, { namespace: ns, name: "robot" });
@@ -228,11 +211,10 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
 
     await t.step({
       name: "--offline: the foreign-IP check is said not evaluated",
-      ignore: noLog,
       fn: () => {
-        assert.deepEqual(full!.findings.filter((f) => f.type === "foreign-ip"), []);
+        assert.deepEqual(full.findings.filter((f) => f.type === "foreign-ip"), []);
         assert.ok(
-          full!.notEvaluated.some((l) =>
+          full.notEvaluated.some((l) =>
             l.startsWith("foreign-ip: 1 Pod-bound") && l.endsWith("(--offline)")
           ),
         );
@@ -241,7 +223,6 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
 
     await t.step({
       name: "with the cluster: the Pod's token used from 203.0.113.9 is a high finding",
-      ignore: noLog,
       fn: async () => {
         const r = await report();
         const f = r.findings.find((f) => f.type === "foreign-ip");
@@ -252,7 +233,7 @@ Deno.test("kubectl token usage reports the tokens used on the target from its au
           [
             "usage",
             "--audit-log",
-            auditLog!,
+            auditLog,
             "--service-account",
             `${ns}/robot`,
             "--fail-on",
