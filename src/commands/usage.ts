@@ -368,8 +368,12 @@ export async function runUsage(ctx: CommandContext, options: UsageOptions): Prom
   const incomplete = [...loaded.incomplete, ...(cluster.failed ? [cluster.failed] : [])];
   const out = ctx.runtime.stdout;
   if (request.output === "json" || request.output === "yaml") {
-    const doc = reportDocument(snapshot, result, rules, incomplete);
-    out.write(request.output === "json" ? toJson(doc) : toYaml(doc));
+    writeDocument(
+      out,
+      request.output,
+      reportDocument({ ...snapshot, credentials: [] }, result, rules, incomplete),
+      snapshot.credentials,
+    );
   } else {
     printReport(out, snapshot, result, request.output === "wide");
     const rows = snapshot.credentials.length;
@@ -434,6 +438,67 @@ function reportDocument(
     notEvaluated: result.notEvaluated,
     incomplete,
   };
+}
+
+/** Where the credentials go in the document (a string no value of the snapshot can be). */
+const CREDENTIALS_MARK = "\u0000credentials\u0000";
+
+/**
+ * Print `doc` as `toJson`/`toYaml` would with `credentials` as its `snapshot.credentials`, one
+ * credential at a time: a large snapshot's document is never one string in memory (tens of MB,
+ * several copies while encoding).
+ */
+function writeDocument(
+  out: Output,
+  format: "json" | "yaml",
+  doc: ReturnType<typeof reportDocument>,
+  credentials: CredentialUsage[],
+): void {
+  const marked = { ...doc, snapshot: { ...doc.snapshot, credentials: CREDENTIALS_MARK } };
+  const text = format === "json" ? toJson(marked) : toYaml(marked);
+  const at = text.indexOf(format === "json" ? '"\\u0000credentials\\u0000"' : "credentials: ");
+  const lineStart = text.lastIndexOf("\n", at) + 1;
+  let depth = lineStart;
+  while (text[depth] === " ") depth++;
+  const indent = " ".repeat(depth - lineStart);
+  const lineEnd = text.indexOf("\n", at);
+  let buffer = "";
+  const flush = (force: boolean) => {
+    if (force || buffer.length > 65_536) {
+      out.write(buffer);
+      buffer = "";
+    }
+  };
+  if (format === "json") {
+    // `"credentials": "<mark>",` becomes `"credentials": [ ... ],` (items one level deeper).
+    buffer += text.slice(0, at);
+    if (credentials.length === 0) buffer += "[]";
+    else {
+      const inner = indent + "    ";
+      buffer += "[";
+      credentials.forEach((c, i) => {
+        buffer += (i ? ",\n" : "\n") + inner +
+          toJson(c).trimEnd().replace(/\n/g, `\n${inner}`);
+        flush(false);
+      });
+      buffer += `\n${indent}]`;
+    }
+    buffer += text.slice(at + '"\\u0000credentials\\u0000"'.length);
+  } else {
+    // `credentials: <mark>` becomes `credentials:` and its items (kubectl's YAML does not
+    // indent a sequence under its key).
+    buffer += text.slice(0, at);
+    if (credentials.length === 0) buffer += "credentials: []";
+    else {
+      buffer += "credentials:";
+      for (const c of credentials) {
+        buffer += "\n" + toYaml([c]).trimEnd().replace(/^/gm, indent).trimEnd();
+        flush(false);
+      }
+    }
+    buffer += text.slice(lineEnd);
+  }
+  flush(true);
 }
 
 const HEADERS = [

@@ -339,3 +339,25 @@ Deno.test("usage asks the cluster for the Pod's and Node's addresses (foreign-ip
     await server.close();
   }
 });
+
+Deno.test("usage -o json|yaml prints a credential at a time exactly as the whole document", async (t) => {
+  const { parse } = await import("yaml");
+  const { toJson, toYaml } = await import("../../src/output/printers.ts");
+  await withLog(jsonLines(dayOfEvents()), async (path) => {
+    for (
+      const [format, flags] of [["json", []], ["yaml", []], ["json", ["--kind", "pod"]]] as const
+    ) {
+      await t.step(`${format} ${flags.join(" ")}`, async () => {
+        const { runtime, stdout } = runtimeFor("/nonexistent");
+        assert.equal(
+          await main(["usage", "--audit-log", path, "--offline", "-o", format, ...flags], runtime),
+          0,
+        );
+        const again = format === "json"
+          ? toJson(JSON.parse(stdout.text))
+          : toYaml(parse(stdout.text));
+        assert.equal(stdout.text, again);
+      });
+    }
+  });
+});
