@@ -29,10 +29,12 @@ export interface PodLike {
     name?: string;
     namespace?: string;
     uid?: string;
+    creationTimestamp?: string;
     ownerReferences?: OwnerReference[];
   };
   spec?: {
     serviceAccountName?: string;
+    nodeName?: string;
     volumes?: {
       name?: string;
       secret?: { secretName?: string };
@@ -42,7 +44,13 @@ export interface PodLike {
     initContainers?: ContainerLike[];
     ephemeralContainers?: ContainerLike[];
   };
-  status?: { phase?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: { ip?: string }[];
+    hostIP?: string;
+    hostIPs?: { ip?: string }[];
+  };
 }
 
 /** An object that may itself be owned (a ReplicaSet by a Deployment, a Job by a CronJob). */
@@ -95,6 +103,34 @@ export function deletePod(
   options: DeleteOptions = {},
 ): Promise<void> {
   return deleteObject(client, podsPath(namespace, name), options);
+}
+
+/** Read one Pod; undefined when it does not exist (404). Other failures throw {@link ApiError}. */
+export async function readPod(
+  client: ApiClient,
+  namespace: string,
+  name: string,
+): Promise<PodLike | undefined> {
+  try {
+    return await client.get<PodLike>(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`,
+    );
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 404) return undefined;
+    throw e;
+  }
+}
+
+/** The addresses a Pod has: its own (`podIPs`, `podIP`) and its host's (`hostIPs`, `hostIP`). */
+export function podAddresses(pod: PodLike): string[] {
+  const s = pod.status ?? {};
+  const all = [
+    s.podIP,
+    ...(s.podIPs ?? []).map((p) => p.ip),
+    s.hostIP,
+    ...(s.hostIPs ?? []).map((p) => p.ip),
+  ];
+  return [...new Set(all.filter((ip): ip is string => typeof ip === "string" && ip !== ""))];
 }
 
 /** Where the owners that can themselves be owned are served. */

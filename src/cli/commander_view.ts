@@ -29,12 +29,13 @@ function replay(spec: CommandSpec, cmd: AnyCommand): void {
     } else (cmd as unknown as Callable)[method](...args);
   }
   completes(cmd, rulesOf(spec as unknown as AnyCommand));
+  // An action that reads another command's options (a parent's) reads what commander parsed.
+  spec.answerOptsFrom(() => cmd.opts());
 }
 
 /** A commander program equal to the table; the table's `opts()` then answer from it. */
 export function toCommander(root: CommandSpec): AnyCommand {
   const program = new Command() as AnyCommand;
   replay(root, program);
-  root.answerOptsFrom(() => program.opts());
   return program;
 }

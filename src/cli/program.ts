@@ -23,6 +23,7 @@ import { registerRevoke } from "./revoke_command.ts";
 import { registerBootstrap } from "./bootstrap_command.ts";
 import { registerScope } from "./scope_command.ts";
 import { registerIssued } from "./issued_command.ts";
+import { registerUsage } from "./usage_command.ts";
 import { registerUsageServe } from "./usage_serve_command.ts";
 
 /** kubectl accepts `-v=6`; commander hands that over as "=6". */
@@ -147,20 +148,7 @@ export function buildProgram(
   registerBootstrap(program, run);
   registerScope(program, run);
   registerIssued(program, run);
-  // TODO(#14): a stub so that `usage serve` runs on this branch; the lead replaces it with the
-  // `usage` command of src/cli/usage_command.ts (which then calls registerUsageServe) at merge.
-  const usage = program.command("usage")
-    .usage("serve [flags]")
-    .summary("Token usage from the API server's audit events")
-    .description("Token usage from the API server's audit events.")
-    .helpCommand(false)
-    .argument("[COMMAND]")
-    .action((command) => {
-      if (command === undefined) throw new UsageError("Subcommand not specified: expected serve");
-      throw new UsageError(`Invalid subcommand "${command}": expected serve`);
-    });
-  completes(usage, { args: { COMMAND: Complete.none } });
-  registerUsageServe(usage, run);
+  registerUsageServe(registerUsage(program, run), run);
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");

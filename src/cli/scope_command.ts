@@ -13,12 +13,16 @@ export function registerScope(program: CommandTree, run: Run): void {
     .summary("What the current credential may do in a namespace, risky rights marked")
     .description(
       "List what the current credential (or --token) may do in a namespace, from a SelfSubjectRulesReview, marking risky rights (wildcards, reading secrets, creating service-account tokens, impersonate, bind, escalate, pods/exec, nodes/proxy), with a verdict: read-only, broader than read-only, or cluster-admin equivalent. A service account that may create tokens only for itself is marked self-renewal, not a risk.\n\n" +
-        "With a service account and --from-audit: compare what it may do (each rule with the binding and role it comes from) with what it did (its requests in the API server's audit events), mark each rule used, partly used or granted but unused, and print a least-privilege Role/ClusterRole with bindings that allows every request it was allowed and nothing else, checked against those requests first. --apply creates or updates it.",
+        "With a service account and --from-audit (or --db): compare what it may do (each rule with the binding and role it comes from) with what it did (its requests in the API server's audit events), mark each rule used, partly used or granted but unused, and print a least-privilege Role/ClusterRole with bindings that allows every request it was allowed and nothing else, checked against those requests first. --apply creates or updates it.",
     )
     .option("-A, --all-namespaces", "Review every namespace (one SelfSubjectRulesReview each)")
     .option(
       "--from-audit <path>",
       'With SA: the audit events to read, as the log backend writes them: a JSON-lines file, a folder of rotated files, .gz files, or "-" for stdin',
+    )
+    .option(
+      "--db [path]",
+      "With SA: take its requests from the usage database that kubectl token usage serve keeps instead (default: ~/.kube/cache/kubectl-token/usage.db)",
     )
     .option(
       "--apply",
@@ -64,6 +68,7 @@ Examples:
     flags: {
       "--output": Complete.values("wide", "json", "yaml"),
       "--from-audit": Complete.files,
+      "--db": Complete.files,
       "--dry-run": Complete.fromHelp,
     },
   });

@@ -22,7 +22,6 @@ export function registerUsageServe(usage: UsageCommand, run: Run): void {
       "--client-ca-file <file>",
       "Require client certificates issued by these CAs (PEM); without it anyone may send events",
     )
-    .option("--db <file>", "The usage database (default ~/.kube/cache/kubectl-token/usage.db)")
     .option("--retain <duration>", "Prune aggregates not seen for this long (0: keep)", "30d")
     .option("--max-body-size <size>", "Refuse larger batches with 413 (bytes, or 64Mi)", "64Mi")
     .addHelpText(
@@ -59,8 +58,11 @@ Examples:
   current-context: default`,
     )
     .action(async (opts) => {
+      // --db belongs to `usage` (the parent takes it wherever it stands on the line, as
+      // commander does): the database this writes is the one `usage --db` reads.
+      const db = (usage.opts() as { db?: string | true }).db;
       const { runUsageServe } = await import("../commands/usage_serve.ts");
-      await run((ctx) => runUsageServe(ctx, opts));
+      await run((ctx) => runUsageServe(ctx, { ...opts, db: db === true ? undefined : db }));
     });
   completes(cmd, {
     flags: {
@@ -68,7 +70,6 @@ Examples:
       "--tls-cert-file": Complete.files,
       "--tls-private-key-file": Complete.files,
       "--client-ca-file": Complete.files,
-      "--db": Complete.files,
       "--retain": Complete.none,
       "--max-body-size": Complete.none,
     },

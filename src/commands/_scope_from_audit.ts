@@ -43,6 +43,7 @@ import {
   checkProposal,
   describeRequest,
   grantUses,
+  observedFromSnapshot,
   type ObservedRequests,
   type ProposedObject,
   proposeObjects,
@@ -58,6 +59,7 @@ import { VERSION } from "../version.ts";
 export interface ScopeFromAuditOptions {
   serviceAccount: string;
   fromAudit?: string;
+  db?: string | true;
   output?: string;
   apply?: boolean;
   dryRun?: string;
@@ -69,7 +71,7 @@ export type DryRun = "none" | "server" | "client";
 /** Check the flags without touching the cluster; messages name the flag. */
 export function validateScopeFromAudit(
   options: ScopeFromAuditOptions & { allNamespaces?: boolean },
-): { format: string; dryRun: DryRun; source: string } {
+): { format: string; dryRun: DryRun; source: RequestSource } {
   const format = parseOutputFlag(options.output, ["json", "yaml"], "text");
   if (options.allNamespaces) {
     throw new UsageError(
@@ -94,15 +96,21 @@ export function validateScopeFromAudit(
   if (options.dryRun !== undefined && !options.apply) {
     throw new UsageError("Flag --dry-run can only be used with --apply");
   }
-  // TODO(#14): --db, the usage database, is the other source (wired with `usage serve`).
+  if (options.fromAudit !== undefined && options.db !== undefined) {
+    throw new UsageError("Flags --from-audit and --db cannot be used together: choose one source");
+  }
+  if (options.db !== undefined) return { format, dryRun, source: { db: options.db } };
   if (options.fromAudit === undefined) {
     throw new UsageError(
       `A service account argument needs --from-audit: scope ${options.serviceAccount} --from-audit PATH (without an argument, scope reviews the current credential)`,
     );
   }
   if (options.fromAudit === "") throw new UsageError('Invalid value "" for flag --from-audit');
-  return { format, dryRun, source: options.fromAudit };
+  return { format, dryRun, source: { auditLog: options.fromAudit } };
 }
+
+/** Where the requests come from: audit events, or the usage database (`true`: the default one). */
+export type RequestSource = { auditLog: string } | { db: string | true };
 
 /** The service account of `NAME` (in `namespace`) or `NAMESPACE/NAME`. */
 export function serviceAccountOf(
@@ -294,16 +302,20 @@ export async function observedFromAudit(
   };
 }
 
-/**
- * The one place that says where the requests come from. TODO(#14): `--db` joins here, with
- * `observedFromSnapshot(snapshot, sa, 'usage database "PATH"')` over the store's snapshot.
- */
-function observedRequests(
+/** The one place that says where the requests come from. */
+async function observedRequests(
   ctx: CommandContext,
   sa: ServiceAccountRef,
-  source: string,
+  source: RequestSource,
 ): Promise<ObservedRequests> {
-  return observedFromAudit(ctx, source, sa);
+  if ("auditLog" in source) return observedFromAudit(ctx, source.auditLog, sa);
+  const { defaultUsageDbPath, readUsageDb } = await import("../usage/store.ts");
+  const path = source.db === true ? defaultUsageDbPath(ctx.runtime) : source.db;
+  if (!path) {
+    throw new CliError("Cannot find the usage database: name it with --db PATH, or set HOME");
+  }
+  const snapshot = await readUsageDb(ctx.runtime, path);
+  return observedFromSnapshot(snapshot, sa, `usage database "${path}"`);
 }
 
 /** What the service account may do, and how that was found out. */
@@ -751,11 +763,11 @@ export async function runScopeFromAudit(
 ): Promise<number> {
   const { format, dryRun, source } = validateScopeFromAudit(options);
   // A missing file is told before anything about the cluster is.
-  if (source !== "-") {
+  if ("auditLog" in source && source.auditLog !== "-") {
     try {
-      await ctx.runtime.stat(source);
+      await ctx.runtime.stat(source.auditLog);
     } catch (e) {
-      throw fileError(`read audit events "${source}"`, e);
+      throw fileError(`read audit events "${source.auditLog}"`, e);
     }
   }
   const config = await ctx.config();

@@ -19,6 +19,8 @@ export interface ScopeOptions {
   /** `scope SA --from-audit PATH`: compare a service account's rules with what it did. */
   serviceAccount?: string;
   fromAudit?: string;
+  /** With SA: the usage database instead (`--db` alone: the default one). */
+  db?: string | true;
   apply?: boolean;
   dryRun?: string;
 }
@@ -192,6 +194,7 @@ export async function runScope(ctx: CommandContext, options: ScopeOptions): Prom
   for (
     const [flag, set] of [
       ["--from-audit", options.fromAudit !== undefined],
+      ["--db", options.db !== undefined],
       ["--apply", options.apply],
       ["--dry-run", options.dryRun !== undefined],
     ] as const

@@ -8,7 +8,7 @@ import { CliError, UsageError } from "../errors.ts";
 import { fileError } from "../fs/file_error.ts";
 import { parseDaysFlag } from "../audit/duration.ts";
 import type { AuditEvent } from "../usage/event.ts";
-import type { CredentialUsage, UsageSnapshot } from "../usage/model.ts";
+import type { UsageSnapshot } from "../usage/model.ts";
 
 /** Flags of `usage serve`. */
 export interface UsageServeOptions {
@@ -67,62 +67,21 @@ export function parseSize(flag: string, text: string): number {
 }
 
 /**
- * TODO(#14): the lead replaces this with src/usage/aggregate.ts at merge:
- *   const { UsageAggregator } = await import("../usage/aggregate.ts");
- *   return (events) => { const a = new UsageAggregator(); for (const e of events) a.add(e); return a.snapshot(); };
- * Until then a placeholder counts requests per user name, so that the webhook runs end to end.
+ * Batches split the stages of one request (a watch's ResponseStarted comes minutes before its
+ * ResponseComplete), and each batch is aggregated on its own: so the webhook counts a request
+ * at its final stage only (ResponseComplete or Panic, or an event without a stage), which every
+ * request reaches, instead of the log reader's wait for the final stage within one input.
  */
-function loadAggregate(): Promise<(events: AuditEvent[]) => UsageSnapshot> {
-  return Promise.resolve(placeholderAggregate);
-}
-
-/** TODO(#14): remove with the line above: requests per user, their IPs and user agents. */
-function placeholderAggregate(events: AuditEvent[]): UsageSnapshot {
-  const byUser = new Map<string, CredentialUsage>();
-  let first: string | undefined;
-  let last: string | undefined;
-  for (const e of events) {
-    const at = e.requestReceivedTimestamp ?? e.stageTimestamp;
-    const username = e.user?.username;
-    if (!at || !username) continue;
-    if (!first || Date.parse(at) < Date.parse(first)) first = at;
-    if (!last || Date.parse(at) > Date.parse(last)) last = at;
-    const key = `user:${username}`;
-    const c = byUser.get(key) ?? {
-      key,
-      kind: "user" as const,
-      username,
-      firstSeen: at,
-      lastSeen: at,
-      requests: 0,
-      denied: 0,
-      sourceIPs: {},
-      userAgents: {},
-      requestsMade: {},
-    };
-    c.requests++;
-    if (Date.parse(at) < Date.parse(c.firstSeen)) c.firstSeen = at;
-    if (Date.parse(at) > Date.parse(c.lastSeen)) c.lastSeen = at;
-    const seen = (
-      map: Record<string, { count: number; first: string; last: string }>,
-      k: string,
-    ) => {
-      const s = map[k] ??= { count: 0, first: at, last: at };
-      s.count++;
-      s.last = at;
-    };
-    for (const ip of e.sourceIPs ?? []) seen(c.sourceIPs, ip);
-    if (e.userAgent) seen(c.userAgents, e.userAgent);
-    byUser.set(key, c);
-  }
-  return {
-    events: events.length,
-    ...(first ? { firstEvent: first } : {}),
-    ...(last ? { lastEvent: last } : {}),
-    credentials: [...byUser.values()],
-    issued: [],
-    podDeletions: [],
-    notes: [],
+async function loadAggregate(): Promise<(events: AuditEvent[]) => UsageSnapshot> {
+  const { UsageAggregator } = await import("../usage/aggregate.ts");
+  return (events) => {
+    const aggregator = new UsageAggregator();
+    for (const e of events) {
+      if (e.stage === undefined || e.stage === "ResponseComplete" || e.stage === "Panic") {
+        aggregator.add(e);
+      }
+    }
+    return aggregator.snapshot();
   };
 }
 

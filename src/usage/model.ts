@@ -59,6 +59,11 @@ export interface CredentialUsage {
   userAgents: Record<string, Seen>;
   /** By `requestKey()` of request.ts. */
   requestsMade: Record<string, RequestUsage>;
+  /**
+   * Identities this credential impersonated (`Impersonate-User`), by user name: the requests
+   * are counted for the acting credential, never for the impersonated account's tokens.
+   */
+  impersonated?: Record<string, Seen>;
   /** Values not kept because a map was full, by map name (e.g. `{"sourceIPs": 3}`). */
   overflow?: Record<string, number>;
 }
@@ -66,8 +71,10 @@ export interface CredentialUsage {
 /** A token someone minted through TokenRequest (`create serviceaccounts/token`). */
 export interface TokenIssue {
   at: string;
-  /** Who asked for it. */
+  /** Who asked for it (the acting credential's user name). */
   requester: string;
+  /** The identity the requester impersonated, when it did. */
+  as?: string;
   serviceAccount: { namespace: string; name: string };
   /** The `issued-credential-id` annotation's jti (1.30+). */
   jti?: string;
@@ -98,6 +105,11 @@ export interface UsageSnapshot {
   podDeletions: PodDeletion[];
   /** What the events could not tell, e.g. "no credential-id extra: per-token answers need 1.29+". */
   notes: string[];
+  /**
+   * What was counted but not kept because a list was full, by list name: `credentials`
+   * (requests of credentials beyond the limit), `issued`, `podDeletions`.
+   */
+  overflow?: Record<string, number>;
 }
 
 function earlier(a: string, b: string): string {
@@ -117,6 +129,16 @@ export function mergeSeen(a: Seen, b: Seen): Seen {
   };
 }
 
+function addCounts(
+  a: Record<string, number> | undefined,
+  b: Record<string, number> | undefined,
+): Record<string, number> | undefined {
+  if (!a && !b) return undefined;
+  const out: Record<string, number> = { ...a };
+  for (const [k, n] of Object.entries(b ?? {})) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
 function mergeRecords<T extends Seen>(
   a: Record<string, T>,
   b: Record<string, T>,
@@ -129,8 +151,10 @@ function mergeRecords<T extends Seen>(
 
 /** Two aggregates of the same credential (same `key`) as one. */
 export function mergeCredential(a: CredentialUsage, b: CredentialUsage): CredentialUsage {
-  const overflow: Record<string, number> = { ...a.overflow };
-  for (const [k, n] of Object.entries(b.overflow ?? {})) overflow[k] = (overflow[k] ?? 0) + n;
+  const overflow = addCounts(a.overflow, b.overflow);
+  const impersonated = a.impersonated || b.impersonated
+    ? mergeRecords(a.impersonated ?? {}, b.impersonated ?? {}, mergeSeen)
+    : undefined;
   return {
     ...a,
     ...Object.fromEntries(Object.entries(b).filter(([, v]) => v !== undefined)),
@@ -145,7 +169,8 @@ export function mergeCredential(a: CredentialUsage, b: CredentialUsage): Credent
       b.requestsMade,
       (x, y) => ({ ...mergeSeen(x, y), request: x.request, denied: x.denied + y.denied }),
     ),
-    ...(Object.keys(overflow).length ? { overflow } : {}),
+    ...(impersonated ? { impersonated } : {}),
+    ...(overflow ? { overflow } : {}),
   };
 }
 
@@ -170,6 +195,7 @@ export function mergeSnapshots(a: UsageSnapshot, b: UsageSnapshot): UsageSnapsho
     issued: [...a.issued, ...b.issued],
     podDeletions: [...a.podDeletions, ...b.podDeletions],
     notes: [...new Set([...a.notes, ...b.notes])],
+    ...(a.overflow || b.overflow ? { overflow: addCounts(a.overflow, b.overflow) } : {}),
   };
 }
 

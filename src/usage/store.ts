@@ -34,7 +34,7 @@ import {
 import type { ObservedRequest } from "./request.ts";
 
 /** The schema this version writes and reads; another version is refused, never guessed at. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The caps that keep the database's size bounded. */
 export interface StoreLimits {
@@ -42,6 +42,7 @@ export interface StoreLimits {
   sourceIPs: number;
   /** Distinct user agents kept per credential. */
   userAgents: number;
+  impersonated: number;
   /** Distinct request shapes kept per credential. */
   requestsMade: number;
   /** Credentials kept (the least recently seen are pruned first). */
@@ -53,12 +54,14 @@ export interface StoreLimits {
 }
 
 /**
- * The default caps. TODO(#14): take the per-credential ones from aggregate.ts's `LIMITS` when
- * it lands, so that a snapshot the aggregator made always fits the store.
+ * The default caps. The per-credential ones are larger than aggregate.ts's `LIMITS` (32 IPs,
+ * 16 user agents, 256 request shapes, 16 identities), on purpose: one snapshot of the aggregator
+ * always fits, and the database gathers distinct values across many batches and days.
  */
 export const STORE_LIMITS: StoreLimits = {
   sourceIPs: 256,
   userAgents: 64,
+  impersonated: 64,
   requestsMade: 1024,
   credentials: 100_000,
   issued: 100_000,
@@ -101,6 +104,7 @@ const SNAPSHOT_FIELDS = {
   issued: "token_issues",
   podDeletions: "pod_deletions",
   notes: "notes",
+  overflow: "snapshot_overflow",
 } as const satisfies Record<keyof UsageSnapshot, string>;
 const CREDENTIAL_FIELDS = {
   key: "key",
@@ -119,6 +123,7 @@ const CREDENTIAL_FIELDS = {
   userAgents: "credential_user_agents",
   requestsMade: "credential_requests",
   overflow: "credential_overflow",
+  impersonated: "credential_impersonated",
 } as const satisfies Record<keyof CredentialUsage, string>;
 const REQUEST_FIELDS = {
   verb: "verb",
@@ -137,6 +142,7 @@ const ISSUE_FIELDS = {
   expirationSeconds: "expiration_seconds",
   boundObject: "bound_object",
   code: "code",
+  as: "as_user",
 } as const satisfies Record<keyof TokenIssue, string>;
 const DELETION_FIELDS = {
   namespace: "namespace",
@@ -183,6 +189,15 @@ CREATE TABLE credential_user_agents (
   last TEXT NOT NULL, last_ms INTEGER,
   PRIMARY KEY (credential, agent)
 ) WITHOUT ROWID;
+CREATE TABLE credential_impersonated (
+  credential INTEGER NOT NULL REFERENCES credentials (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first TEXT NOT NULL, first_ms INTEGER,
+  last TEXT NOT NULL, last_ms INTEGER,
+  PRIMARY KEY (credential, name)
+) WITHOUT ROWID;
+CREATE TABLE snapshot_overflow (map TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE credential_requests (
   credential INTEGER NOT NULL REFERENCES credentials (id) ON DELETE CASCADE,
   -- A BLOB: requestKey() joins its parts with NUL, which SQLite's text values end at.
@@ -210,7 +225,8 @@ CREATE TABLE token_issues (
   jti TEXT,
   expiration_seconds INTEGER,
   bound_object TEXT,
-  code INTEGER
+  code INTEGER,
+  as_user TEXT
 );
 CREATE INDEX token_issues_at ON token_issues (at_ms);
 CREATE TABLE pod_deletions (
@@ -263,6 +279,13 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (credential, agent) DO UPDATE SET count = count + excluded.count,
       ${EARLIER("credential_user_agents")}, ${LATER("credential_user_agents")}`,
+  impersonated:
+    `INSERT INTO credential_impersonated (credential, name, count, first, first_ms, last, last_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (credential, name) DO UPDATE SET count = count + excluded.count,
+      ${EARLIER("credential_impersonated")}, ${LATER("credential_impersonated")}`,
+  snapshotOverflow: `INSERT INTO snapshot_overflow (map, count) VALUES (?, ?)
+    ON CONFLICT (map) DO UPDATE SET count = count + excluded.count`,
   // The first request shape recorded under a key stays (as in mergeCredential).
   request: `INSERT INTO credential_requests (credential, request_key, verb, api_group, resource,
       subresource, namespace, name, non_resource_url, count, denied, first, first_ms, last, last_ms)
@@ -273,7 +296,7 @@ const SQL = {
   overflow: `INSERT INTO credential_overflow (credential, map, count) VALUES (?, ?, ?)
     ON CONFLICT (credential, map) DO UPDATE SET count = count + excluded.count`,
   issue: `INSERT INTO token_issues (at, at_ms, requester, sa_namespace, sa_name, jti,
-      expiration_seconds, bound_object, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      expiration_seconds, bound_object, code, as_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   deletion: `INSERT INTO pod_deletions (namespace, name, uid, at, at_ms) VALUES (?, ?, ?, ?, ?)`,
   note: `INSERT OR IGNORE INTO notes (note) VALUES (?)`,
   setMeta: `INSERT INTO meta (key, value) VALUES (?, ?)
@@ -284,6 +307,7 @@ const SQL = {
 const MAPS = {
   sourceIPs: "credential_source_ips",
   userAgents: "credential_user_agents",
+  impersonated: "credential_impersonated",
   requestsMade: "credential_requests",
 } as const;
 
@@ -501,6 +525,10 @@ function readSnapshot(db: DatabaseSync): UsageSnapshot {
     const c = byId.get(Number(r.credential));
     if (c) c.userAgents[String(r.agent)] = seenOf(r);
   }
+  for (const r of db.prepare("SELECT * FROM credential_impersonated").all() as Row[]) {
+    const c = byId.get(Number(r.credential));
+    if (c) (c.impersonated ??= {})[String(r.name)] = seenOf(r);
+  }
   for (const r of db.prepare("SELECT * FROM credential_requests").all() as Row[]) {
     const c = byId.get(Number(r.credential));
     if (c) {
@@ -523,6 +551,7 @@ function readSnapshot(db: DatabaseSync): UsageSnapshot {
       if (r.expiration_seconds !== null) issue.expirationSeconds = Number(r.expiration_seconds);
       if (r.bound_object !== null) issue.boundObject = String(r.bound_object);
       if (r.code !== null) issue.code = Number(r.code);
+      if (r.as_user !== null) issue.as = String(r.as_user);
       return issue;
     },
   );
@@ -547,6 +576,8 @@ function readSnapshot(db: DatabaseSync): UsageSnapshot {
   }
   const firstEvent = meta.get("first_event");
   const lastEvent = meta.get("last_event");
+  const overflowRows = db.prepare("SELECT map, count FROM snapshot_overflow").all() as Row[];
+  const overflow = Object.fromEntries(overflowRows.map((r) => [String(r.map), Number(r.count)]));
   return {
     events: Number(meta.get("events") ?? 0),
     ...(firstEvent ? { firstEvent } : {}),
@@ -555,6 +586,7 @@ function readSnapshot(db: DatabaseSync): UsageSnapshot {
     issued,
     podDeletions,
     notes,
+    ...(overflowRows.length ? { overflow } : {}),
   };
 }
 
@@ -637,6 +669,9 @@ export async function openUsageStore(
     userAgents: db.prepare(
       "SELECT 1 FROM credential_user_agents WHERE credential = ? AND agent = ?",
     ),
+    impersonated: db.prepare(
+      "SELECT 1 FROM credential_impersonated WHERE credential = ? AND name = ?",
+    ),
     requestsMade: db.prepare(
       "SELECT 1 FROM credential_requests WHERE credential = ? AND request_key = ?",
     ),
@@ -715,6 +750,16 @@ export async function openUsageStore(
         id,
         Object.entries(c.userAgents),
         (ua, s) => st.userAgent.run(id, ua, s.count, s.first, ms(s.first), s.last, ms(s.last)),
+      ),
+    );
+    more(
+      "impersonated",
+      mergeMap(
+        "impersonated",
+        id,
+        Object.entries(c.impersonated ?? {}),
+        (name, s) =>
+          st.impersonated.run(id, name, s.count, s.first, ms(s.first), s.last, ms(s.last)),
       ),
     );
     more(
@@ -808,12 +853,16 @@ export async function openUsageStore(
             opt(i.expirationSeconds),
             opt(i.boundObject),
             opt(i.code),
+            opt(i.as),
           );
         }
         for (const d of snapshot.podDeletions) {
           st.deletion.run(d.namespace, d.name, opt(d.uid), d.at, ms(d.at));
         }
         for (const note of snapshot.notes) st.note.run(note);
+        for (const [map, n] of Object.entries(snapshot.overflow ?? {})) {
+          st.snapshotOverflow.run(map, n);
+        }
         prune();
         db.exec("COMMIT");
       } catch (e) {

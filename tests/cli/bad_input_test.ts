@@ -168,6 +168,19 @@ function cases(dir: string, server: { url: string; dir: string }): Case[] {
     { args: ["scope", "other/robot", "-n", "default", "--from-audit", NONE] },
     { args: ["scope", "robot", "--from-audit", "-"], stdin: "" },
     { args: ["usage", "bogus"] },
+    { args: ["usage"] },
+    { args: ["usage", "--audit-log", NONE] },
+    { args: ["usage", "--audit-log", join(dir, "empty")] },
+    { args: ["usage", "--audit-log", "-"], stdin: "" },
+    { args: ["usage", "--audit-log", "-"], stdin: "{not json\n" },
+    { args: ["usage", "--audit-log", "-", "--since", "soon"] },
+    { args: ["usage", "--audit-log", "-", "--fail-on", "bogus"] },
+    { args: ["usage", "--audit-log", "-", "--kind", "planet"] },
+    { args: ["usage", "--audit-log", "-", "--denied-ratio", "2"] },
+    { args: ["usage", "--audit-log", "-", "--baseline", "0s"] },
+    { args: ["usage", "--audit-log", "-", "--service-account", "a/b/c"] },
+    { args: ["usage", "--audit-log", "-", "-o", "bogus"] },
+    { args: ["usage", "--audit-log", "x", "--db", "y"] },
     ...usageServeCases(dir, server),
   ];
 }
@@ -240,6 +253,7 @@ Deno.test("every command answers bad input with one error line, exit 1 or 2", as
   const dir = await Deno.makeTempDir({ prefix: "kubectl-token-bad-input-" });
   try {
     await Deno.writeTextFile(join(dir, "bad.json"), "{not json");
+    await Deno.mkdir(join(dir, "empty"));
     await Deno.writeTextFile(join(dir, "jwks.json"), JSON.stringify({ keys: [{ kty: "OKP" }] }));
     const unreachable = join(dir, "unreachable.kubeconfig");
     const live = await Deno.readTextFile(server.kubeconfigPath);
