@@ -4,11 +4,10 @@
  * Secret (`rotate secret NAME`) or a bootstrap token (`rotate bootstrap ID`).
  */
 import { parseExpirationFlag } from "./_lifetime.ts";
-import { Buffer } from "node:buffer";
 import { join as joinPath, resolve as resolvePath } from "node:path";
 import { CommandContext } from "../cli/context.ts";
 import type { ConnectionFlags, MergedKubeconfig } from "../kubeconfig/types.ts";
-import { ApiError } from "../api/errors.ts";
+import { ApiError, wrapApiError } from "../api/errors.ts";
 import { CliError, UsageError } from "../errors.ts";
 import {
   expiryPhrase,
@@ -24,21 +23,28 @@ import { updateKubeconfigFile, updateTokenFile } from "../kubeconfig/write.ts";
 import type { KubeconfigChange } from "../kubeconfig/edit.ts";
 import { kubeconfigPaths, readKubeconfigFiles } from "../kubeconfig/files.ts";
 import { mergeKubeconfigs } from "../kubeconfig/merge.ts";
-import type { Secret } from "../api/secrets.ts";
+import {
+  createSecret,
+  deleteSecret,
+  getSecret,
+  type Secret,
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  SERVICE_ACCOUNT_UID_ANNOTATION,
+} from "../api/secrets.ts";
+import type { ApiClient } from "../api/client.ts";
+import { decodeBase64, encodeBase64 } from "../encoding/base64.ts";
 import { whoami } from "./whoami.ts";
 import { removeAfterGrace } from "./_grace.ts";
 import {
-  BOOTSTRAP_TOKEN_SECRET_TYPE,
+  BOOTSTRAP_NAMESPACE,
+  BOOTSTRAP_TOKEN_TYPE,
   bootstrapSecretName,
   generateBootstrapToken,
   isBootstrapTokenId,
 } from "../bootstrap/token.ts";
-import {
-  type IssuedToken,
-  parseServiceAccountFlag,
-  requestToken,
-  type ServiceAccountRef,
-} from "./_token_request.ts";
+import { type IssuedToken, requestToken } from "./_token_request.ts";
+import { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_account.ts";
 import {
   discardSuccessor,
   issueSuccessor,
@@ -113,10 +119,6 @@ export type RotateRequest =
     dryRun: boolean;
   }
   | { kind: "bootstrap"; id: string; deleteOld: boolean; graceMs: number; dryRun: boolean };
-
-const SA_TOKEN_TYPE = "kubernetes.io/service-account-token";
-const SA_NAME_ANNOTATION = "kubernetes.io/service-account.name";
-const SA_UID_ANNOTATION = "kubernetes.io/service-account.uid";
 
 /** The default of --if-expires-within: a fifth of the lifetime left. */
 export const DEFAULT_EXPIRES_WITHIN = "20%";
@@ -532,13 +534,16 @@ async function issueToken(plan: UserPlan, requester: Requester | undefined) {
     }
   } catch (e) {
     if (e instanceof ApiError && e.code === 403 && e.message.startsWith("Cannot request token")) {
-      e.message += requester
-        ? `; ${requester.label} needs permission to create "serviceaccounts/token" for ` +
-          `"${sa.namespace}/${sa.name}"`
-        : `; the token of ${plan.who} may not create "serviceaccounts/token" for its own ` +
-          `service account (and should not: a token that can mint its successor never ` +
-          `expires): request the new token as a more privileged identity with ` +
-          `--requester-context NAME or --requester-kubeconfig FILE`;
+      throw withHint(
+        e,
+        requester
+          ? `${requester.label} needs permission to create "serviceaccounts/token" for ` +
+            `"${sa.namespace}/${sa.name}"`
+          : `the token of ${plan.who} may not create "serviceaccounts/token" for its own ` +
+            `service account (and should not: a token that can mint its successor never ` +
+            `expires): request the new token as a more privileged identity with ` +
+            `--requester-context NAME or --requester-kubeconfig FILE`,
+      );
     }
     throw e;
   }
@@ -550,6 +555,20 @@ async function issueToken(plan: UserPlan, requester: Requester | undefined) {
     throw e;
   }
   return issued;
+}
+
+/**
+ * The error of a call that already says what failed, with `; ${hint}` after its message: a new
+ * error with `e` as its cause (wrapApiError would put a second action before it).
+ */
+function withHint(e: ApiError, hint: string): ApiError {
+  return new ApiError(`${e.message}; ${hint}`, {
+    code: e.code,
+    reason: e.reason,
+    retryAfterSeconds: e.retryAfterSeconds,
+    detail: e.detail,
+    cause: e,
+  });
 }
 
 /** Write the new token where the user keeps it: its token file, or its kubeconfig entry. */
@@ -588,11 +607,13 @@ async function verifyToken(ctx: CommandContext, token: string, sa: ServiceAccoun
     }
     ctx.log(1, `the new token authenticates as "${name}" (${identity.source})`);
   } catch (e) {
-    if (e instanceof ApiError && e.code === 401) {
-      e.message = `Cannot use the new token: the API server does not accept it (401 ` +
-        `Unauthorized); nothing was written`;
-    }
-    throw e;
+    throw e instanceof ApiError && e.code === 401
+      ? wrapApiError(e, "Cannot use the new token", {
+        byCode: {
+          401: "the API server does not accept it (401 Unauthorized); nothing was written",
+        },
+      })
+      : e;
   } finally {
     await check.close();
   }
@@ -946,19 +967,18 @@ async function rotateSecret(
   const config = await ctx.config();
   const client = await ctx.client();
   const namespace = config.namespace;
-  const ns = encodeURIComponent(namespace);
-  const old = await getSecret(ctx, namespace, request.name);
-  if (old.type !== SA_TOKEN_TYPE) {
+  const old = await readSecret(client, namespace, request.name);
+  if (old.type !== SERVICE_ACCOUNT_TOKEN_TYPE) {
     throw new CliError(
       `Cannot rotate Secret "${namespace}/${request.name}": it is of type "${old.type ?? ""}", ` +
-        `not "${SA_TOKEN_TYPE}"`,
+        `not "${SERVICE_ACCOUNT_TOKEN_TYPE}"`,
     );
   }
-  const saName = old.metadata?.annotations?.[SA_NAME_ANNOTATION];
+  const saName = old.metadata?.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION];
   if (!saName) {
     throw new CliError(
       `Cannot rotate Secret "${namespace}/${request.name}": it has no ` +
-        `"${SA_NAME_ANNOTATION}" annotation`,
+        `"${SERVICE_ACCOUNT_NAME_ANNOTATION}" annotation`,
     );
   }
   const err = ctx.runtime.stderr;
@@ -978,22 +998,20 @@ async function rotateSecret(
   const labels = Object.fromEntries(
     Object.entries(old.metadata?.labels ?? {}).filter(([k]) => !k.startsWith("kubernetes.io/")),
   );
-  const created = await client.post<Secret>(`/api/v1/namespaces/${ns}/secrets`, {
-    apiVersion: "v1",
-    kind: "Secret",
+  const created = await createSecret(client, namespace, {
     metadata: {
       generateName: `${saName}-token-`,
       namespace,
-      annotations: { [SA_NAME_ANNOTATION]: saName },
+      annotations: { [SERVICE_ACCOUNT_NAME_ANNOTATION]: saName },
       ...(Object.keys(labels).length ? { labels } : {}),
     },
-    type: SA_TOKEN_TYPE,
+    type: SERVICE_ACCOUNT_TOKEN_TYPE,
   });
-  const newName = created.body.metadata?.name;
+  const newName = created.metadata?.name;
   if (!newName) {
     throw new CliError("Cannot create the new token Secret: the server returned no name");
   }
-  await waitForToken(ctx, namespace, newName, request.timeoutMs);
+  await waitForToken(ctx, client, { namespace, name: newName }, request.timeoutMs);
   ctx.runtime.stdout.write(`${newName}\n`);
   if (request.deleteOld) {
     await removeAfterGrace(
@@ -1017,27 +1035,23 @@ async function rotateSecret(
   return 0;
 }
 
-async function getSecret(ctx: CommandContext, namespace: string, name: string) {
-  const client = await ctx.client();
+/** GET a Secret; errors name it. */
+async function readSecret(client: ApiClient, namespace: string, name: string): Promise<Secret> {
   try {
-    return await client.get<Secret>(
-      `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
-    );
+    return await getSecret(client, namespace, name);
   } catch (e) {
-    if (e instanceof ApiError) {
-      e.message = `Cannot read Secret "${namespace}/${name}": ${e.message}`;
-    }
-    throw e;
+    throw wrapApiError(e, `Cannot read Secret "${namespace}/${name}"`);
   }
 }
 
 /** Wait (bounded) for the token controller to put a token into the new Secret. */
 async function waitForToken(
   ctx: CommandContext,
-  namespace: string,
-  name: string,
+  client: ApiClient,
+  secret: { namespace: string; name: string },
   timeoutMs: number,
 ): Promise<void> {
+  const { namespace, name } = secret;
   const runtime = ctx.runtime;
   const started = runtime.now().getTime();
   const terminal = runtime.stderr.isTerminal();
@@ -1046,7 +1060,7 @@ async function waitForToken(
   for (;;) {
     let secret: Secret;
     try {
-      secret = await getSecret(ctx, namespace, name);
+      secret = await readSecret(client, namespace, name);
     } catch (e) {
       if (e instanceof ApiError && e.code === 404) {
         throw new CliError(
@@ -1056,7 +1070,7 @@ async function waitForToken(
       }
       throw e;
     }
-    if (secret.data?.token && secret.metadata?.annotations?.[SA_UID_ANNOTATION]) break;
+    if (secret.data?.token && secret.metadata?.annotations?.[SERVICE_ACCOUNT_UID_ANNOTATION]) break;
     const elapsed = runtime.now().getTime() - started;
     if (elapsed >= timeoutMs) {
       if (shown) runtime.stderr.write("\n");
@@ -1090,16 +1104,15 @@ async function rotateBootstrap(
 ): Promise<number> {
   const client = await ctx.client();
   const oldName = bootstrapSecretName(request.id);
-  const old = await getSecret(ctx, "kube-system", oldName);
-  if (old.type !== BOOTSTRAP_TOKEN_SECRET_TYPE) {
+  const old = await readSecret(client, BOOTSTRAP_NAMESPACE, oldName);
+  if (old.type !== BOOTSTRAP_TOKEN_TYPE) {
     throw new CliError(
-      `Cannot rotate bootstrap token "${request.id}": Secret "kube-system/${oldName}" is of ` +
-        `type "${old.type ?? ""}", not "${BOOTSTRAP_TOKEN_SECRET_TYPE}"`,
+      `Cannot rotate bootstrap token "${request.id}": Secret "${BOOTSTRAP_NAMESPACE}/${oldName}" ` +
+        `is of type "${old.type ?? ""}", not "${BOOTSTRAP_TOKEN_TYPE}"`,
     );
   }
   const data = old.data ?? {};
-  const text = (key: string) =>
-    data[key] === undefined ? undefined : Buffer.from(data[key], "base64").toString("utf8");
+  const text = (key: string) => data[key] === undefined ? undefined : decodeText(data[key]);
   const kept: Record<string, string> = {};
   for (const [key, value] of Object.entries(data)) {
     if (key.startsWith("usage-bootstrap-") || BOOTSTRAP_KEYS_KEPT.includes(key)) kept[key] = value;
@@ -1127,23 +1140,23 @@ async function rotateBootstrap(
     return 0;
   }
   const fresh = generateBootstrapToken();
-  const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+  // The kept values go over as they were (their base64 untouched): bootstrapSecret() would
+  // drop keys it does not know and reorder the rest.
   const newData: Record<string, string> = {
-    "token-id": b64(fresh.id),
-    "token-secret": b64(fresh.secret),
+    "token-id": encodeBase64(fresh.id),
+    "token-secret": encodeBase64(fresh.secret),
     ...kept,
   };
-  if (ttlMs) newData.expiration = b64(rfc3339(new Date(now.getTime() + ttlMs)));
-  await client.post(`/api/v1/namespaces/kube-system/secrets`, {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: bootstrapSecretName(fresh.id), namespace: "kube-system" },
-    type: BOOTSTRAP_TOKEN_SECRET_TYPE,
-    data: newData,
-  }).catch((e) => {
-    if (e instanceof ApiError) e.message = `Cannot create the new bootstrap token: ${e.message}`;
-    throw e;
-  });
+  if (ttlMs) newData.expiration = encodeBase64(rfc3339(new Date(now.getTime() + ttlMs)));
+  try {
+    await createSecret(client, BOOTSTRAP_NAMESPACE, {
+      metadata: { name: bootstrapSecretName(fresh.id), namespace: BOOTSTRAP_NAMESPACE },
+      type: BOOTSTRAP_TOKEN_TYPE,
+      data: newData,
+    });
+  } catch (e) {
+    throw wrapApiError(e, "Cannot create the new bootstrap token");
+  }
   // The token is what the user asked for: it goes to stdout, as kubeadm token create does.
   ctx.runtime.stdout.write(`${fresh.token}\n`);
   if (request.deleteOld) {
@@ -1151,15 +1164,17 @@ async function rotateBootstrap(
       ctx,
       `bootstrap token "${request.id}"`,
       request.graceMs,
-      () =>
-        client.request("DELETE", `/api/v1/namespaces/kube-system/secrets/${oldName}`, {
-          body: {
-            kind: "DeleteOptions",
-            apiVersion: "v1",
-            preconditions: { uid: old.metadata?.uid },
-          },
-        }),
+      () => deleteSecret(client, BOOTSTRAP_NAMESPACE, oldName, { uid: old.metadata?.uid }),
     );
   }
   return 0;
+}
+
+/** A base64 value as UTF-8 text; undefined when it is not base64. */
+function decodeText(value: string): string | undefined {
+  try {
+    return new TextDecoder().decode(decodeBase64(value));
+  } catch {
+    return undefined;
+  }
 }
