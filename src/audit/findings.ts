@@ -3,13 +3,14 @@
  * Secrets, bootstrap tokens, service accounts that mount tokens automatically, and the registry
  * entries of revocable tokens. Pure: the time and the threshold come in as arguments.
  */
-import {
-  type BootstrapTokenInfo,
-  readBootstrapSecret,
-  type SecretLike,
-} from "../bootstrap/secret.ts";
+import { type BootstrapTokenInfo, readBootstrapSecret } from "../bootstrap/secret.ts";
+import { BOOTSTRAP_NAMESPACE } from "../bootstrap/token.ts";
 import type { SecretConsumer } from "./consumers.ts";
-import type { Secret } from "../api/secrets.ts";
+import {
+  type Secret,
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_UID_ANNOTATION,
+} from "../api/secrets.ts";
 import { entryOf, type IssuedState } from "../registry/issued.ts";
 import { compactDuration, humanDuration, rfc3339 } from "../output/duration.ts";
 
@@ -45,11 +46,11 @@ export interface Finding {
 export const LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used";
 /** Label the legacy token cleaner sets when it invalidates a token. */
 export const INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since";
-/** Secret type of legacy service-account tokens. */
-export const SERVICE_ACCOUNT_TOKEN_TYPE = "kubernetes.io/service-account-token";
-/** Annotations that tie a legacy token Secret to its service account. */
-export const SA_NAME_ANNOTATION = "kubernetes.io/service-account.name";
-export const SA_UID_ANNOTATION = "kubernetes.io/service-account.uid";
+export {
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+  SERVICE_ACCOUNT_UID_ANNOTATION,
+} from "../api/secrets.ts";
 
 /** A legacy service-account token Secret as the audit reports it. */
 export interface SecretTokenItem {
@@ -145,7 +146,7 @@ export interface ServiceAccountRef {
  * than none).
  */
 export function auditSecret(
-  secret: SecretLike,
+  secret: Secret,
   sa: ServiceAccountRef | "unknown" | undefined,
   rules: AuditRules,
 ): SecretTokenItem {
@@ -153,8 +154,8 @@ export function auditSecret(
   const labels = meta.labels ?? {};
   const annotations = meta.annotations ?? {};
   const namespace = meta.namespace ?? "";
-  const saName = annotations[SA_NAME_ANNOTATION] ?? "";
-  const saUid = annotations[SA_UID_ANNOTATION];
+  const saName = annotations[SERVICE_ACCOUNT_NAME_ANNOTATION] ?? "";
+  const saUid = annotations[SERVICE_ACCOUNT_UID_ANNOTATION];
   const created = parseTime(meta.creationTimestamp);
   const lastUsed = parseDay(labels[LAST_USED_LABEL]);
   const invalidSince = parseDay(labels[INVALID_SINCE_LABEL]);
@@ -250,7 +251,7 @@ const DAY_MS = 86_400_000;
 
 /** Audit one bootstrap token Secret. */
 export function auditBootstrapSecret(
-  secret: SecretLike,
+  secret: Secret,
   rules: AuditRules,
 ): BootstrapTokenItem | undefined {
   const info = readBootstrapSecret(secret);
@@ -285,7 +286,7 @@ export function auditBootstrapSecret(
   }
   return {
     kind: "BootstrapToken",
-    namespace: secret.metadata?.namespace ?? "kube-system",
+    namespace: secret.metadata?.namespace ?? BOOTSTRAP_NAMESPACE,
     uid: secret.metadata?.uid,
     ...info,
     expired,

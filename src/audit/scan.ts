@@ -9,7 +9,7 @@
 import type { ApiClient } from "../api/client.ts";
 import { ApiError } from "../api/errors.ts";
 import { listPods, type OwnedObject, readOwner } from "../api/pods.ts";
-import { BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE, type SecretLike } from "../bootstrap/secret.ts";
+import { BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE } from "../bootstrap/token.ts";
 import {
   auditBootstrapSecret,
   auditIssuedSecret,
@@ -17,9 +17,13 @@ import {
   type AuditRules,
   auditSecret,
   auditServiceAccount,
-  SERVICE_ACCOUNT_TOKEN_TYPE,
 } from "./findings.ts";
-import type { Secret } from "../api/secrets.ts";
+import {
+  listSecretPages,
+  SERVICE_ACCOUNT_NAME_ANNOTATION,
+  SERVICE_ACCOUNT_TOKEN_TYPE,
+} from "../api/secrets.ts";
+import { listServiceAccountPages } from "../api/serviceaccounts.ts";
 import { ISSUED_TOKEN_TYPE } from "../registry/issued.ts";
 import { ConsumerIndex, resolveWorkloads, withConsumers } from "./consumers.ts";
 
@@ -83,16 +87,6 @@ export interface ScanCounts {
   issuedTokens: number;
 }
 
-interface ListPage<T> {
-  metadata?: { continue?: string };
-  items?: T[];
-}
-
-interface ServiceAccountObject {
-  metadata?: { name?: string; namespace?: string; uid?: string; creationTimestamp?: string };
-  automountServiceAccountToken?: boolean;
-}
-
 /**
  * Walk the cluster and call `onPage` with the items of each page, in the server's order:
  * service accounts, then token Secrets, then bootstrap tokens.
@@ -110,12 +104,11 @@ export async function scan(
   };
   const result: ScanResult = { ...counts, refused: [], lists: 0 };
   const kinds = options.kinds ?? new Set(AUDIT_KINDS.filter((k) => k !== "issued"));
-  const selector: Record<string, string> = options.labelSelector
+  const selector: { labelSelector?: string } = options.labelSelector
     ? { labelSelector: options.labelSelector }
     : {};
-  const base = options.namespace
-    ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}`
-    : "/api/v1";
+  const chunkSize = options.chunkSize;
+  const namespace = options.namespace || undefined;
   /** Run one list; a 403 is recorded instead of ending the audit. Returns whether it ran. */
   const attempt = async (
     resource: string,
@@ -150,12 +143,10 @@ export async function scan(
       options.namespace,
       reportSecrets ? "the orphaned check was skipped" : undefined,
       () =>
-        pages<ServiceAccountObject>(
-          client,
-          `${base}/serviceaccounts`,
-          uidsOnly ? {} : selector,
-          options,
-          async (list) => {
+        listServiceAccountPages(client, namespace, {
+          ...(uidsOnly ? {} : selector),
+          chunkSize,
+          onPage: async (list) => {
             const items: AuditItem[] = [];
             for (const sa of list) {
               if (reportSecrets) {
@@ -172,7 +163,7 @@ export async function scan(
             options.progress?.(counts);
             await onPage(items);
           },
-        ),
+        }),
     );
     if (separateAccountWalk && accountsKnown) {
       await attempt(
@@ -180,12 +171,10 @@ export async function scan(
         options.namespace,
         undefined,
         () =>
-          pages<ServiceAccountObject>(
-            client,
-            `${base}/serviceaccounts`,
-            selector,
-            options,
-            async (list) => {
+          listServiceAccountPages(client, namespace, {
+            ...selector,
+            chunkSize,
+            onPage: async (list) => {
               const items: AuditItem[] = [];
               for (const sa of list) {
                 const item = auditServiceAccount(sa);
@@ -195,7 +184,7 @@ export async function scan(
               options.progress?.(counts);
               await onPage(items);
             },
-          ),
+          }),
       );
     }
   }
@@ -218,19 +207,18 @@ export async function scan(
   }
   if (reportSecrets) {
     await attempt("secrets", options.namespace, undefined, () =>
-      pages<SecretLike>(
-        client,
-        `${base}/secrets`,
-        { fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}`, ...selector },
-        options,
-        async (list) => {
+      listSecretPages(client, {
+        namespace,
+        fieldSelector: `type=${SERVICE_ACCOUNT_TOKEN_TYPE}`,
+        ...selector,
+        chunkSize,
+        onPage: async (list) => {
           const items: AuditItem[] = [];
           for (const secret of list) {
             // A server that ignores the field selector must not make us report other Secrets.
             if (secret.type !== SERVICE_ACCOUNT_TOKEN_TYPE) continue;
             const ns = secret.metadata?.namespace ?? "";
-            const saName = secret.metadata?.annotations?.["kubernetes.io/service-account.name"] ??
-              "";
+            const saName = secret.metadata?.annotations?.[SERVICE_ACCOUNT_NAME_ANNOTATION] ?? "";
             const uid = accounts.get(`${ns}/${saName}`);
             const sa = !accountsKnown ? "unknown" : uid === undefined ? undefined : { uid };
             const users = consumersKnown ? consumers.of(ns, secret.metadata?.name ?? "") : [];
@@ -247,38 +235,43 @@ export async function scan(
           options.progress?.(counts);
           await onPage(items);
         },
-      ));
+      }));
   }
   if (options.bootstrap && kinds.has("bootstrap")) {
-    await attempt("bootstrap tokens", BOOTSTRAP_NAMESPACE, undefined, () =>
-      pages<SecretLike>(
-        client,
-        `/api/v1/namespaces/${BOOTSTRAP_NAMESPACE}/secrets`,
-        { fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}`, ...selector },
-        options,
-        async (list) => {
-          const items: AuditItem[] = [];
-          for (const secret of list) {
-            if (secret.type !== BOOTSTRAP_TOKEN_TYPE) continue;
-            const item = auditBootstrapSecret(secret, options);
-            if (item) items.push(item);
-          }
-          counts.bootstrapTokens += items.length;
-          options.progress?.(counts);
-          await onPage(items);
-        },
-      ));
+    await attempt(
+      "bootstrap tokens",
+      BOOTSTRAP_NAMESPACE,
+      undefined,
+      () =>
+        listSecretPages(client, {
+          namespace: BOOTSTRAP_NAMESPACE,
+          fieldSelector: `type=${BOOTSTRAP_TOKEN_TYPE}`,
+          ...selector,
+          chunkSize,
+          onPage: async (list) => {
+            const items: AuditItem[] = [];
+            for (const secret of list) {
+              if (secret.type !== BOOTSTRAP_TOKEN_TYPE) continue;
+              const item = auditBootstrapSecret(secret, options);
+              if (item) items.push(item);
+            }
+            counts.bootstrapTokens += items.length;
+            options.progress?.(counts);
+            await onPage(items);
+          },
+        }),
+    );
   }
   if (kinds.has("issued")) {
     // The entries are Secrets of their own type: never legacy tokens, so never "orphaned" (the
     // garbage collector deletes an entry with its service account) and never revoke's to take.
     await attempt("issued tokens", options.namespace, undefined, () =>
-      pages<Secret>(
-        client,
-        `${base}/secrets`,
-        { fieldSelector: `type=${ISSUED_TOKEN_TYPE}`, ...selector },
-        options,
-        async (list) => {
+      listSecretPages(client, {
+        namespace,
+        fieldSelector: `type=${ISSUED_TOKEN_TYPE}`,
+        ...selector,
+        chunkSize,
+        onPage: async (list) => {
           const items: AuditItem[] = [];
           for (const secret of list) {
             const item = secret.metadata && auditIssuedSecret(secret, options);
@@ -291,29 +284,7 @@ export async function scan(
           options.progress?.(counts);
           await onPage(items);
         },
-      ));
+      }));
   }
   return { ...result, ...counts };
-}
-
-/** GET a collection page by page. */
-async function pages<T>(
-  client: ApiClient,
-  path: string,
-  query: Record<string, string>,
-  options: { chunkSize: number },
-  onPage: (items: T[]) => Promise<void>,
-): Promise<void> {
-  let token: string | undefined;
-  do {
-    const page = await client.get<ListPage<T>>(path, {
-      query: {
-        ...query,
-        limit: options.chunkSize > 0 ? options.chunkSize : undefined,
-        continue: token,
-      },
-    });
-    await onPage(page.items ?? []);
-    token = page.metadata?.continue || undefined;
-  } while (token);
 }

@@ -18,12 +18,6 @@ import {
 
 export { BOOTSTRAP_NAMESPACE, BOOTSTRAP_TOKEN_TYPE, bootstrapSecretName } from "./token.ts";
 
-/**
- * @deprecated TODO(#12): src/audit/findings.ts and scan.ts still use this name; use
- * {@link Secret} from src/api/secrets.ts.
- */
-export type SecretLike = Secret;
-
 /** The usages a bootstrap token may have. */
 export const BOOTSTRAP_USAGES = ["signing", "authentication"] as const;
 /** kubeadm's default extra group for node join tokens. */

@@ -24,8 +24,6 @@ export const BOOTSTRAP_TOKEN_IN_TEXT = new RegExp(
 export const BOOTSTRAP_TOKEN_TYPE = "bootstrap.kubernetes.io/token";
 /** The namespace bootstrap tokens live in. */
 export const BOOTSTRAP_NAMESPACE = "kube-system";
-/** @deprecated TODO(#12): rotate.ts still uses this name; use {@link BOOTSTRAP_TOKEN_TYPE}. */
-export const BOOTSTRAP_TOKEN_SECRET_TYPE = BOOTSTRAP_TOKEN_TYPE;
 
 const SECRET_NAME_PREFIX = "bootstrap-token-";
 

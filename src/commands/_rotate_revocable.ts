@@ -9,7 +9,7 @@ import type { CommandContext } from "../cli/context.ts";
 import { entryOf, type IssuedEntry } from "../registry/issued.ts";
 import { issueRevocable, type RevocableToken } from "./_issue_revocable.ts";
 import { removeAfterGrace, REVOKE } from "./_grace.ts";
-import type { ServiceAccountRef } from "./_token_request.ts";
+import type { ServiceAccountRef } from "./_service_account.ts";
 
 /**
  * The registry entry a token is bound to, or undefined when the Secret is no entry. A Secret

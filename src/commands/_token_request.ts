@@ -5,9 +5,6 @@ import { createToken, type TokenRequest, type TokenRequestSpec } from "../api/se
 import type { CreateRequest } from "./create.ts";
 import type { ServiceAccountRef } from "./_service_account.ts";
 
-// TODO(#12): rotate.ts imports these from here; import them from _service_account.ts there.
-export { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_account.ts";
-
 /** The TokenRequest spec of a validated request. */
 export function tokenRequestSpec(
   request: Pick<CreateRequest, "audiences" | "expirationSeconds" | "boundObject">,

@@ -26,6 +26,9 @@ import {
 import { StreamTable } from "../audit/_stream_table.ts";
 import { consumerLabel, type SecretConsumer } from "../audit/consumers.ts";
 import type { Output } from "../runtime.ts";
+import type { ApiClient } from "../api/client.ts";
+import { getServerVersion } from "../api/discovery.ts";
+import { BOOTSTRAP_NAMESPACE } from "../bootstrap/token.ts";
 
 /** Flags of `audit`. */
 export interface AuditOptions {
@@ -155,12 +158,10 @@ export function parseChunkSize(value: string): number {
  */
 async function untrackedBy(
   ctx: CommandContext,
-  client: Awaited<ReturnType<CommandContext["client"]>>,
+  client: ApiClient,
 ): Promise<string | undefined> {
   try {
-    const v = await client.get<{ major?: string; minor?: string; gitVersion?: string }>(
-      "/version",
-    );
+    const v = await getServerVersion(client);
     const major = parseInt(v.major ?? "", 10);
     const minor = parseInt(v.minor ?? "", 10);
     if (major === 1 && minor < 27) return v.gitVersion ?? `v${major}.${minor}`;
@@ -178,12 +179,12 @@ export async function runAudit(ctx: CommandContext, options: AuditOptions): Prom
   const now = ctx.runtime.now();
   const config = await ctx.config();
   const namespace = request.allNamespaces ? undefined : config.namespace;
-  const bootstrap = namespace === undefined || namespace === "kube-system";
+  const bootstrap = namespace === undefined || namespace === BOOTSTRAP_NAMESPACE;
   const kinds = request.kinds ?? new Set(AUDIT_KINDS);
   if (!bootstrap && kinds.size === 1 && kinds.has("bootstrap")) {
     throw new UsageError(
-      `Flag --kind bootstrap needs -A or -n kube-system: bootstrap tokens live in kube-system, ` +
-        `not in "${namespace}"`,
+      `Flag --kind bootstrap needs -A or -n ${BOOTSTRAP_NAMESPACE}: bootstrap tokens live in ` +
+        `${BOOTSTRAP_NAMESPACE}, not in "${namespace}"`,
     );
   }
   const client = await ctx.client();
