@@ -8,7 +8,7 @@ import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
 import { parseDaysFlag } from "../audit/duration.ts";
 import { atLeast, SEVERITIES, type Severity } from "../audit/findings.ts";
-import { parseServiceAccountFlag, type ServiceAccountRef } from "./_token_request.ts";
+import { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_account.ts";
 import { readAuditEvents, type ReadStats } from "../usage/reader.ts";
 import { UsageAggregator } from "../usage/aggregate.ts";
 import type { CredentialKind, CredentialUsage, UsageSnapshot } from "../usage/model.ts";
