@@ -43,7 +43,7 @@ export async function main(args: string[], plain: Runtime): Promise<number> {
     commanderError = CommanderError;
     const program = toCommander(table);
     if (args[0] === "__complete") {
-      return await (await import("./commands/completion.ts")).runComplete(
+      return await (await import("./cli/complete_source.ts")).runComplete(
         program,
         args.slice(1),
         runtime,

@@ -6,7 +6,7 @@ import type { Command, Option } from "@commander-js/extra-typings";
 import { CommandSpec, OptionSpec } from "./spec.ts";
 import type { Runtime } from "../runtime.ts";
 import { UsageError } from "../errors.ts";
-import { CommandContext } from "./context.ts";
+import { CommandContext } from "../context.ts";
 import { VERSION } from "../version.ts";
 import { collect, connectionFlagsOf } from "./flags.ts";
 import { Complete, completes } from "./completion_rules.ts";

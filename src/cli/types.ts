@@ -1,6 +1,6 @@
 /** Types shared by the command definitions in src/cli/. */
 import type { Command } from "@commander-js/extra-typings";
-import type { CommandContext } from "./context.ts";
+import type { CommandContext } from "../context.ts";
 
 /** The root command that subcommands are added to. */
 // deno-lint-ignore no-explicit-any

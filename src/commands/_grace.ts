@@ -1,6 +1,6 @@
 /** Deleting something after a grace period, the way rotate retires what it replaced. */
 import { ApiError, wrapApiError } from "../api/errors.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { formatGoDuration } from "../output/duration.ts";
 
 /** The words of one kind of removal: "delete"/"Deleting"/"deleted"/"gone", or revoke's. */

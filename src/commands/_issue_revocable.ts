@@ -7,7 +7,7 @@
 import { ApiError, wrapApiError } from "../api/errors.ts";
 import { createSecret, deleteSecret, patchSecretMetadata } from "../api/secrets.ts";
 import { getServiceAccount, type ServiceAccount } from "../api/serviceaccounts.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
 import { decodeJwt } from "../jwt/decode.ts";
 import { entrySecret, issuedAnnotations } from "../registry/issued.ts";

@@ -1,6 +1,6 @@
 /** The `--duration` and `--audience` flags that every command asking for a token shares. */
 import { UsageError } from "../errors.ts";
-import { parseDurationFlag } from "../output/duration.ts";
+import { parseDurationFlag } from "../flags/duration.ts";
 
 /** How strict {@link parseExpirationFlag} is. */
 export interface ExpirationRules {

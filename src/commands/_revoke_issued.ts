@@ -6,7 +6,7 @@
 import { ApiError, wrapApiError } from "../api/errors.ts";
 import { reviewToken as tokenReview } from "../api/reviews.ts";
 import { deleteSecret, getSecret, type Secret } from "../api/secrets.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { entryOf, fingerprint, ISSUED_TOKEN_TYPE } from "../registry/issued.ts";
 import { confirm } from "./revoke.ts";

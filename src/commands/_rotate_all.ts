@@ -4,7 +4,7 @@
  * write per kubeconfig; a summary table says what happened to each user.
  */
 import { join as joinPath, resolve as resolvePath } from "node:path";
-import { CommandContext } from "../cli/context.ts";
+import { CommandContext } from "../context.ts";
 import type { ConnectionFlags, MergedKubeconfig } from "../kubeconfig/types.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { expiryPhrase, formatGoDuration } from "../output/duration.ts";

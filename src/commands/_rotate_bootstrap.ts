@@ -2,7 +2,7 @@
  * `rotate bootstrap ID`: a new bootstrap token with the old one's usages, groups, description
  * and TTL, printed on stdout; the old one deleted on request (`--delete-old`, after `--grace`).
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { wrapApiError } from "../api/errors.ts";
 import { CliError } from "../errors.ts";
 import { formatGoDuration, rfc3339 } from "../output/duration.ts";

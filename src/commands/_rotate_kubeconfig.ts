@@ -4,7 +4,7 @@
  * `--requester-kubeconfig`), check that it authenticates, then write it where the user keeps it.
  * `rotate --all` (`_rotate_all.ts`) plans, issues and writes through the same functions.
  */
-import { CommandContext } from "../cli/context.ts";
+import { CommandContext } from "../context.ts";
 import type { ConnectionFlags } from "../kubeconfig/types.ts";
 import { ApiError, wrapApiError } from "../api/errors.ts";
 import { CliError, UsageError } from "../errors.ts";

@@ -5,7 +5,7 @@
  */
 import { ApiError } from "../api/errors.ts";
 import { deleteSecret, getSecret } from "../api/secrets.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { entryOf, type IssuedEntry } from "../registry/issued.ts";
 import { issueRevocable, type RevocableToken } from "./_issue_revocable.ts";
 import { removeAfterGrace, REVOKE } from "./_grace.ts";

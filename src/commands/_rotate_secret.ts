@@ -3,7 +3,7 @@
  * filled by the token controller, and the old one deleted on request (`--delete-old`, after
  * `--grace`) in the way that keeps the controller from bringing it back.
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import type { ApiClient } from "../api/client.ts";
 import { ApiError, wrapApiError } from "../api/errors.ts";
 import { CliError } from "../errors.ts";

@@ -22,7 +22,7 @@ import {
   reviewRules,
   type RulesStatus,
 } from "../api/rbac.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { fileError } from "../fs/file_error.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";

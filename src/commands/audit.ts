@@ -2,11 +2,11 @@
  * `kubectl token audit` (alias `list`): inventory of token-bearing objects with findings, as a
  * table, `-o wide`, or `-o json|yaml`, printed page by page as the lists come in.
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 import { compactDuration, humanDuration, rfc3339 } from "../output/duration.ts";
-import { parseDaysFlag } from "../audit/duration.ts";
+import { parseDaysFlag } from "../flags/duration.ts";
 import {
   atLeast,
   type AuditItem,

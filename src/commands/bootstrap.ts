@@ -5,11 +5,11 @@
  */
 import { ApiError, wrapApiError } from "../api/errors.ts";
 import { createSecret, deleteSecret, listSecrets } from "../api/secrets.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
 import { compactDuration, humanDuration, rfc3339 } from "../output/duration.ts";
-import { parseDaysFlag } from "../audit/duration.ts";
+import { parseDaysFlag } from "../flags/duration.ts";
 import { generateBootstrapToken } from "../bootstrap/token.ts";
 import {
   BOOTSTRAP_NAMESPACE,

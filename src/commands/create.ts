@@ -4,7 +4,7 @@
  * flag, and run.
  */
 import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { formatGoDuration } from "../output/duration.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";

@@ -2,7 +2,7 @@
  * `kubectl token decode [TOKEN|-]`: what a token says, without sending it anywhere unless
  * `--verify` needs the cluster's keys.
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
@@ -10,7 +10,7 @@ import { renderTokenReport, tokenReportDocument } from "../jwt/render.ts";
 import type { VerifyResult } from "../jwt/verify.ts";
 import { tokenFromText } from "../jwt/decode.ts";
 import { fileError } from "../fs/file_error.ts";
-import { parseDurationFlag } from "../output/duration.ts";
+import { parseDurationFlag } from "../flags/duration.ts";
 
 /** Flags and argument of `decode`. */
 export interface DecodeOptions {

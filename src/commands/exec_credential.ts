@@ -5,7 +5,7 @@
  * the API client and TokenRequest code load only on a miss.
  */
 import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import {
   cacheDir,

@@ -2,7 +2,7 @@
  * `kubectl token issued`: list the revocable tokens handed out (their registry entries), and
  * with --prune delete the entries of expired ones.
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { deleteSecret, listSecrets } from "../api/secrets.ts";
 import {

@@ -4,7 +4,7 @@
  * token through `kubectl-token exec-credential`.
  */
 import { checkAudiences, parseExpirationFlag } from "./_lifetime.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import type { RestConfig } from "../kubeconfig/types.ts";
 import { wrapApiError } from "../api/errors.ts";
 import { getServiceAccount } from "../api/serviceaccounts.ts";

@@ -19,12 +19,12 @@ import {
 } from "../api/serviceaccounts.ts";
 import { deletePod } from "../api/pods.ts";
 import { deleteNode } from "../api/nodes.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
 import { renderTable } from "../output/printers.ts";
 import { expiryPhrase, rfc3339 } from "../output/duration.ts";
-import { parseDaysFlag } from "../audit/duration.ts";
+import { parseDaysFlag } from "../flags/duration.ts";
 import { parseChunkSize, refusedLine } from "./audit.ts";
 import { scan } from "../audit/scan.ts";
 import type { AuditItem } from "../audit/findings.ts";

@@ -8,10 +8,10 @@
  * `_rotate_all.ts` (`--all`), `_rotate_secret.ts` (legacy Secrets) and `_rotate_bootstrap.ts`
  * (bootstrap tokens).
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { parseDurationFlag } from "../output/duration.ts";
-import { parseDaysFlag } from "../audit/duration.ts";
+import { parseDurationFlag } from "../flags/duration.ts";
+import { parseDaysFlag } from "../flags/duration.ts";
 import { isBootstrapTokenId } from "../bootstrap/token.ts";
 import { parseExpirationFlag } from "./_lifetime.ts";
 import { parseServiceAccountFlag } from "./_service_account.ts";

@@ -6,7 +6,7 @@
 import { wrapApiError } from "../api/errors.ts";
 import { listNamespaces } from "../api/namespaces.ts";
 import { reviewRules, type RulesStatus } from "../api/rbac.ts";
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { interpretCredential } from "../credential/interpret.ts";

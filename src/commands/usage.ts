@@ -3,10 +3,10 @@
  * events, as a table (one row per credential), `-o wide`, or `-o json|yaml` (the snapshot and
  * the findings), then the findings with their evidence. `--fail-on` works as in `audit`.
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
-import { parseDaysFlag } from "../audit/duration.ts";
+import { parseDaysFlag } from "../flags/duration.ts";
 import { atLeast, SEVERITIES, type Severity } from "../audit/findings.ts";
 import { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_account.ts";
 import { readAuditEvents, type ReadStats } from "../usage/reader.ts";

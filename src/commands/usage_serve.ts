@@ -3,10 +3,10 @@
  * usage database (src/usage/store.ts), until SIGINT or SIGTERM; then what waits is written, the
  * database closed, and the exit code is 0.
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { fileError } from "../fs/file_error.ts";
-import { parseDaysFlag } from "../audit/duration.ts";
+import { parseDaysFlag } from "../flags/duration.ts";
 import type { AuditEvent } from "../usage/event.ts";
 import type { UsageSnapshot } from "../usage/model.ts";
 

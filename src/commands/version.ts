@@ -1,5 +1,5 @@
 /** `kubectl token version`: the plugin's version, and with -o json|yaml its build details. */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import { BUILD_COMMIT, CLIENT_LIBRARY_VERSION, VERSION } from "../version.ts";
 import { parseOutputFlag, toJson, toYaml } from "../output/printers.ts";
 

@@ -3,7 +3,7 @@
  * v1beta1, v1alpha1; on servers without it (before 1.26) TokenReview when allowed; else what the
  * credential itself says, marked as unverified.
  */
-import type { CommandContext } from "../cli/context.ts";
+import type { CommandContext } from "../context.ts";
 import type { Credential } from "../kubeconfig/types.ts";
 import { ApiError } from "../api/errors.ts";
 import { getSecret } from "../api/secrets.ts";

@@ -1,7 +1,7 @@
 /** kubectl's `--request-timeout` (client-go's `clientcmd.ParseTimeout`). */
 
 import { UsageError } from "../errors.ts";
-import { parseGoDuration } from "../output/duration.ts";
+import { parseGoDuration } from "../flags/duration.ts";
 
 /**
  * `--request-timeout` in milliseconds, undefined for none: a non-negative integer is seconds,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateBootstrapToken } from "../../src/bootstrap/token.ts";
-import { parseDaysFlag } from "../../src/audit/duration.ts";
+import { parseDaysFlag } from "../../src/flags/duration.ts";
 import { UsageError } from "../../src/errors.ts";
 
 Deno.test("generateBootstrapToken() returns an ID, a secret and both joined", () => {

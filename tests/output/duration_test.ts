@@ -5,11 +5,10 @@ import {
   expiryPhrase,
   formatGoDuration,
   humanDuration,
-  parseDurationFlag,
-  parseGoDuration,
   relativeTime,
   rfc3339,
 } from "../../src/output/duration.ts";
+import { parseDurationFlag, parseGoDuration } from "../../src/flags/duration.ts";
 
 const NS = 1e-6;
 const US = 1e-3;

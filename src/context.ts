@@ -1,10 +1,10 @@
 /** What every command receives: the runtime, kubectl's global flags and lazy cluster access. */
-import type { ApiClient } from "../api/client.ts";
-import type { ConnectionFlags, Credential, RestConfig } from "../kubeconfig/types.ts";
-import type { Runtime } from "../runtime.ts";
-import { VERSION } from "../version.ts";
-import { redactorOf } from "../output/redact.ts";
-import { encodeBase64 } from "../encoding/base64.ts";
+import type { ApiClient } from "./api/client.ts";
+import type { ConnectionFlags, Credential, RestConfig } from "./kubeconfig/types.ts";
+import type { Runtime } from "./runtime.ts";
+import { VERSION } from "./version.ts";
+import { redactorOf } from "./output/redact.ts";
+import { encodeBase64 } from "./encoding/base64.ts";
 
 /** Per-run state shared by the commands; resolves configuration and credential once. */
 export class CommandContext {
@@ -25,7 +25,7 @@ export class CommandContext {
   config(): Promise<RestConfig> {
     // Resolving the connection means a request usually follows: warm TLS up meanwhile.
     if (!this.#config) this.runtime.warmCrypto?.();
-    this.#config ??= import("../kubeconfig/resolve.ts").then((m) =>
+    this.#config ??= import("./kubeconfig/resolve.ts").then((m) =>
       m.resolveRestConfig(this.runtime, this.flags)
     );
     return this.#config;
@@ -33,7 +33,7 @@ export class CommandContext {
 
   /** The credential of that connection (runs exec plugins, reads token files). */
   credential(): Promise<Credential> {
-    this.#credential ??= Promise.all([this.config(), import("../kubeconfig/credentials.ts")])
+    this.#credential ??= Promise.all([this.config(), import("./kubeconfig/credentials.ts")])
       .then(async ([config, m]) => {
         if (config.credentialWithheld) {
           this.warn(
@@ -64,7 +64,7 @@ export class CommandContext {
 
   /** An API client for that connection. */
   client(): Promise<ApiClient> {
-    this.#client ??= Promise.all([this.config(), import("../api/client.ts")]).then((
+    this.#client ??= Promise.all([this.config(), import("./api/client.ts")]).then((
       [config, m],
     ) =>
       new m.ApiClient(config, {
