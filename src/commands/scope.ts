@@ -209,7 +209,7 @@ export async function runScope(ctx: CommandContext, options: ScopeOptions): Prom
   const config = await ctx.config();
   const client = await ctx.client();
   const credential = await ctx.credential();
-  const who = interpretCredential(credential, {
+  const who = await interpretCredential(credential, {
     now: ctx.runtime.now(),
     impersonate: config.impersonate,
   });

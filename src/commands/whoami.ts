@@ -80,7 +80,7 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
   if (id !== undefined && !config.impersonate?.user) {
     bootstrapSecret = await readOwnBootstrapSecret(ctx, id);
   }
-  const described = describeCredential(credential, { now, bootstrapSecret });
+  const described = await describeCredential(credential, { now, bootstrapSecret });
   const reviewed = await reviewSelf(client, {
     onUnavailable: (version, e) => {
       // The impersonation filter runs before any API: its 403 is the answer, not a missing API.
@@ -136,7 +136,7 @@ export async function whoami(ctx: CommandContext): Promise<Identity> {
       unverifiedReason = e.code === 404 ? "no TokenReview either" : "TokenReview is not allowed";
     }
   }
-  const claimed = interpretCredential(credential, {
+  const claimed = await interpretCredential(credential, {
     now,
     impersonate: config.impersonate,
     bootstrapSecret,
@@ -184,10 +184,10 @@ interface Described {
 }
 
 /** How a credential authenticates and when it stops working, from the credential alone. */
-export function describeCredential(
+export async function describeCredential(
   credential: Credential,
   options: { now: Date; bootstrapSecret?: BootstrapSecretInfo },
-): Described {
+): Promise<Described> {
   const via = credential.source === "exec"
     ? " (from an exec credential plugin)"
     : credential.source === "in-cluster"
@@ -195,7 +195,7 @@ export function describeCredential(
     : credential.source === "token-file"
     ? " (from a token file)"
     : "";
-  const it = interpretCredential(credential, options);
+  const it = await interpretCredential(credential, options);
   return { method: `${it.label}${via}`, expiry: it.expiry };
 }
 

@@ -5,7 +5,6 @@
  * kube-apiserver 1.20+ reads it; what lives only on the server (a bootstrap token's Secret) is
  * "unknown" unless the caller read it.
  */
-import { X509Certificate } from "node:crypto";
 import type { Credential } from "../kubeconfig/types.ts";
 import { relativeTime, rfc3339 } from "../output/duration.ts";
 import { inspectToken, type TokenReport } from "../jwt/inspect.ts";
@@ -126,14 +125,18 @@ export function interpretReport(
   return { kind: kindOf(report), label: labelOf(report), user, expiry, report };
 }
 
-/** Interpret a whole credential: a token, a client certificate, basic auth, or none; then --as. */
-export function interpretCredential(
+/**
+ * Interpret a whole credential: a token, a client certificate, basic auth, or none; then --as.
+ * Async because reading a certificate loads `node:crypto` (about 25 ms), which only that path
+ * pays: `decode` and token credentials never load it.
+ */
+export async function interpretCredential(
   credential: Credential,
   options: InterpretOptions & { impersonate?: Impersonation },
-): CredentialInterpretation {
+): Promise<CredentialInterpretation> {
   let result: CredentialInterpretation;
   // The server checks a client certificate before a token.
-  if (credential.certPem) result = certificateInterpretation(credential.certPem);
+  if (credential.certPem) result = await certificateInterpretation(credential.certPem);
   else if (credential.token) {
     result = interpretToken(credential.token, options);
     // An exec plugin's expirationTimestamp is all there is for an opaque token.
@@ -258,7 +261,8 @@ function bootstrapInterpretation(
   };
 }
 
-function certificateInterpretation(pem: string): CredentialInterpretation {
+async function certificateInterpretation(pem: string): Promise<CredentialInterpretation> {
+  const { X509Certificate } = await import("node:crypto");
   try {
     const cert = new X509Certificate(pem);
     const parts = cert.subject.split("\n");

@@ -99,12 +99,12 @@ Deno.test("interpretToken() for a bootstrap token: extra groups and expiry from 
   });
 });
 
-Deno.test("interpretToken() for an opaque token: no user, expiry unknown", () => {
+Deno.test("interpretToken() for an opaque token: no user, expiry unknown", async () => {
   const it = interpretToken("opaque-static-token", { now: NOW });
   assert.equal(it.kind, "opaque-token");
   assert.equal(it.user, undefined);
   assert.equal(it.expiry.kind, "unknown");
-  const exec = interpretCredential(
+  const exec = await interpretCredential(
     { token: "opaque-static-token", expiresAt: new Date("2026-11-29T01:30:00Z"), source: "exec" },
     { now: NOW },
   );
@@ -142,8 +142,8 @@ Deno.test("impersonatedUser() adds the groups the impersonation filter adds", as
   assert.equal(impersonatedUser({ user: "jane", uid: "u-1", groups: [] }).uid, "u-1");
 });
 
-Deno.test("interpretCredential() keeps the credential's kind and expiry under --as", () => {
-  const it = interpretCredential(
+Deno.test("interpretCredential() keeps the credential's kind and expiry under --as", async () => {
+  const it = await interpretCredential(
     { token: rawToken(HEADER, legacyClaims(), "c2ln"), source: "token" },
     { now: NOW, impersonate: { user: "system:serviceaccount:ci:deployer", groups: [] } },
   );
