@@ -356,11 +356,17 @@ Deno.test("updateKubeconfigFile() waits for kubectl's lock and re-reads the file
       },
     };
     let release!: () => void;
+    const released = new Promise<void>((r) => release = r);
+    // The holder's body may start after the writer has seen the lock file: wait for both.
+    let started!: () => void;
+    const holding = new Promise<void>((r) => started = r);
     const held = withLock(base, file, async () => {
-      await new Promise<void>((r) => release = r);
+      started();
+      await released;
       // Another writer changes the file while holding the lock.
       await Deno.writeTextFile(file, CONFIG.replace("# keep me", "# changed meanwhile"));
     });
+    await holding;
     const pending = updateKubeconfigFile(runtime, file, SET);
     await isWaiting;
     assert.equal(await Deno.readTextFile(file), CONFIG);
