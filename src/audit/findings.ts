@@ -5,6 +5,7 @@
  */
 import { type BootstrapTokenInfo, readBootstrapSecret } from "../bootstrap/secret.ts";
 import { BOOTSTRAP_NAMESPACE } from "../bootstrap/token.ts";
+import { UsageError } from "../errors.ts";
 import type { SecretConsumer } from "./consumers.ts";
 import {
   type Secret,
@@ -360,6 +361,17 @@ export function worstSeverity(findings: Finding[]): Severity | undefined {
   let worst = -1;
   for (const f of findings) worst = Math.max(worst, SEVERITIES.indexOf(f.severity));
   return worst < 0 ? undefined : SEVERITIES[worst];
+}
+
+/** Check a severity flag's value (`--fail-on`, `--severity`); the error names the flag. */
+export function parseSeverity(flag: string, value: string): Severity {
+  const v = value.trim().toLowerCase();
+  if (!(SEVERITIES as readonly string[]).includes(v)) {
+    throw new UsageError(
+      `Invalid value "${value}" for flag ${flag}: allowed values are ${SEVERITIES.join(", ")}`,
+    );
+  }
+  return v as Severity;
 }
 
 /** Whether `severity` is at least `threshold`. */

@@ -12,10 +12,12 @@ import {
   type AuditItem,
   day,
   type Finding,
+  parseSeverity,
   SEVERITIES,
   type Severity,
   worstSeverity,
 } from "../audit/findings.ts";
+import { parseKindList } from "../flags/kinds.ts";
 import {
   AUDIT_KINDS,
   type AuditKind,
@@ -79,33 +81,7 @@ const KIND_NAMES: Record<string, AuditKind> = {
 
 /** Check `--kind` values: comma lists, repeatable; undefined when none is given. */
 export function parseKinds(values: string[] | undefined): Set<AuditKind> | undefined {
-  if (!values || values.length === 0) return undefined;
-  const kinds = new Set<AuditKind>();
-  for (const value of values) {
-    for (const word of value.split(",")) {
-      const kind = KIND_NAMES[word.trim().toLowerCase()];
-      if (!kind) {
-        throw new UsageError(
-          `Invalid value "${word.trim()}" for flag --kind: allowed values are ${
-            AUDIT_KINDS.join(", ")
-          }`,
-        );
-      }
-      kinds.add(kind);
-    }
-  }
-  return kinds;
-}
-
-/** Check a severity flag's value. */
-function parseSeverity(flag: string, value: string): Severity {
-  const v = value.trim().toLowerCase();
-  if (!(SEVERITIES as readonly string[]).includes(v)) {
-    throw new UsageError(
-      `Invalid value "${value}" for flag ${flag}: allowed values are ${SEVERITIES.join(", ")}`,
-    );
-  }
-  return v as Severity;
+  return parseKindList(values, (word: string) => KIND_NAMES[word], AUDIT_KINDS);
 }
 
 /** Check the flags (pure). */

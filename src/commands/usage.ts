@@ -7,7 +7,8 @@ import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
 import { parseDaysFlag } from "../flags/duration.ts";
-import { atLeast, SEVERITIES, type Severity } from "../audit/findings.ts";
+import { atLeast, parseSeverity, SEVERITIES, type Severity } from "../audit/findings.ts";
+import { parseKindList } from "../flags/kinds.ts";
 import { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_account.ts";
 import { readAuditEvents, type ReadStats } from "../usage/reader.ts";
 import { UsageAggregator } from "../usage/aggregate.ts";
@@ -70,16 +71,6 @@ export interface UsageRequest {
   deniedRatio: number;
 }
 
-function parseSeverity(flag: string, value: string): Severity {
-  const v = value.trim().toLowerCase();
-  if (!(SEVERITIES as readonly string[]).includes(v)) {
-    throw new UsageError(
-      `Invalid value "${value}" for flag ${flag}: allowed values are ${SEVERITIES.join(", ")}`,
-    );
-  }
-  return v as Severity;
-}
-
 /** `--since`: a duration back from now ("2h", "7d") or an RFC 3339 time. */
 export function parseSince(value: string, now: Date): Date {
   const text = value.trim();
@@ -100,22 +91,12 @@ export function parseSince(value: string, now: Date): Date {
 }
 
 function parseKinds(values: string[] | undefined): Set<CredentialKind> | undefined {
-  if (!values || values.length === 0) return undefined;
-  const kinds = new Set<CredentialKind>();
-  for (const value of values) {
-    for (const word of value.split(",")) {
-      const kind = word.trim().toLowerCase() as CredentialKind;
-      if (!USAGE_KINDS.includes(kind)) {
-        throw new UsageError(
-          `Invalid value "${word.trim()}" for flag --kind: allowed values are ${
-            USAGE_KINDS.join(", ")
-          }`,
-        );
-      }
-      kinds.add(kind);
-    }
-  }
-  return kinds;
+  return parseKindList(
+    values,
+    (word) =>
+      (USAGE_KINDS as readonly string[]).includes(word) ? word as CredentialKind : undefined,
+    USAGE_KINDS,
+  );
 }
 
 function parseCount(flag: string, value: string): number {

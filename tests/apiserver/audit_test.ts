@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { processClock } from "../../src/runtime.ts";
 import { sourceIPs } from "./_audit.ts";
 import { CertificateAuthority } from "./_pki.ts";
+import { kubectl, kubectlOk } from "./_kubectl.ts";
 import { type ApiServer, type ApiServerOptions, startApiServer } from "./mod.ts";
 
-const KUBECTL = "/usr/bin/kubectl";
 const AT = "2027-03-04T05:06:07.123Z";
 
 type Event = Record<string, unknown> & {
@@ -26,28 +26,6 @@ type Event = Record<string, unknown> & {
   stageTimestamp: string;
   annotations?: Record<string, string>;
 };
-
-async function kubectl(
-  server: ApiServer,
-  args: string[],
-  kubeconfig = server.kubeconfigPath,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(KUBECTL, {
-    args: ["--kubeconfig", kubeconfig, ...args],
-    env: { HOME: server.dir, KUBECACHEDIR: join(server.dir, "cache") },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
-async function kubectlOk(server: ApiServer, args: string[], kubeconfig?: string): Promise<string> {
-  const run = await kubectl(server, args, kubeconfig);
-  assert.equal(run.code, 0, `kubectl ${args.join(" ")} failed: ${run.stderr}`);
-  return run.stdout;
-}
 
 async function withServer(
   options: ApiServerOptions,

@@ -2,39 +2,8 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from "jose";
+import { KUBECTL, kubectl, kubectlOk } from "./_kubectl.ts";
 import { type ApiServer, type ApiServerOptions, type KubeObject, startApiServer } from "./mod.ts";
-
-const KUBECTL = "/usr/bin/kubectl";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run kubectl against the server; HOME and the discovery cache live in the server's folder. */
-async function kubectl(
-  server: ApiServer,
-  args: string[],
-  kubeconfig = server.kubeconfigPath,
-): Promise<Run> {
-  const out = await new Deno.Command(KUBECTL, {
-    args: ["--kubeconfig", kubeconfig, ...args],
-    env: { HOME: server.dir, KUBECACHEDIR: join(server.dir, "cache") },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
-/** Like kubectl() but fails the test with kubectl's stderr when it exits non-zero. */
-async function kubectlOk(server: ApiServer, args: string[], kubeconfig?: string): Promise<string> {
-  const run = await kubectl(server, args, kubeconfig);
-  assert.equal(run.code, 0, `kubectl ${args.join(" ")} failed: ${run.stderr}`);
-  return run.stdout;
-}
 
 async function withServer(
   options: ApiServerOptions,

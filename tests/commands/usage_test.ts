@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { main } from "../../src/main.ts";
+import { parseSince } from "../../src/commands/usage.ts";
+import { EDGE_INSTANTS } from "../e2e/_audit_seed.ts";
 import { denoRuntime, type Output, processClock, type Runtime } from "../../src/runtime.ts";
 import { startApiServer } from "../apiserver/mod.ts";
 import type { AuditEvent } from "../../src/usage/event.ts";
@@ -360,4 +362,21 @@ Deno.test("usage -o json|yaml prints a credential at a time exactly as the whole
       });
     }
   });
+});
+
+Deno.test("parseSince() counts back from the pinned instant at every edge of the day", async (t) => {
+  for (const at of EDGE_INSTANTS) {
+    await t.step(at, () => {
+      const now = new Date(at);
+      assert.equal(parseSince("2h", now).getTime(), now.getTime() - 2 * 3_600_000);
+      assert.equal(parseSince("1d", now).getTime(), now.getTime() - 24 * 3_600_000);
+      assert.equal(parseSince("1d12h", now).getTime(), now.getTime() - 36 * 3_600_000);
+      // A date is the start of that day in UTC, whatever the hour now.
+      assert.equal(parseSince("2026-11-30", now).toISOString(), "2026-11-30T00:00:00.000Z");
+      assert.equal(
+        parseSince("2026-12-01T23:59:59Z", now).toISOString(),
+        "2026-12-01T23:59:59.000Z",
+      );
+    });
+  }
 });
