@@ -2,14 +2,20 @@
  * The HTTP client for the Kubernetes API: one keep-alive TLS connection per run, kubectl's
  * authentication and impersonation headers, `Status` bodies turned into {@link ApiError}.
  *
- * It speaks HTTP through `node:https` directly rather than through the generated
- * `@kubernetes/client-node` APIs: that keeps the Kubernetes client library off the hot paths
- * (it costs 150-500 ms to load), gives access to `Warning` headers, and lets one request shape
- * serve API versions the generated client no longer has (SelfSubjectReview v1alpha1). The
- * library is loaded only to build a proxy agent when a proxy is configured.
+ * It speaks HTTP itself rather than through the generated `@kubernetes/client-node` APIs: that
+ * keeps the Kubernetes client library off the hot paths (it costs 150-500 ms to load), gives
+ * access to `Warning` headers, and lets one request shape serve API versions the generated
+ * client no longer has (SelfSubjectReview v1alpha1).
+ *
+ * Two transports, one behaviour. The common case (no proxy, verified TLS, no SNI override,
+ * single-valued headers) goes through Deno's `fetch` with a `Deno.createHttpClient` holding the
+ * CA and client certificate: it needs none of Deno's Node compatibility layer, which costs about
+ * 30 ms to load in every process (issue #12). Everything else goes through `node:https` (loaded
+ * only then), which can skip verification, set a server name, tunnel through a proxy agent and
+ * send a header twice. See {@link fetchUsable}.
  */
-import http, { type Agent } from "node:http";
-import https from "node:https";
+import type { Agent } from "node:http";
+import type { AgentOptions } from "node:https";
 import type { Credential, RestConfig } from "../kubeconfig/types.ts";
 import type { Runtime } from "../runtime.ts";
 import { CliError } from "../errors.ts";
@@ -51,7 +57,7 @@ export interface ClientDeps {
 export class ApiClient {
   readonly config: RestConfig;
   #deps: ClientDeps;
-  #agent?: Promise<Agent>;
+  #transport?: Promise<Transport>;
   #credential?: Promise<Credential>;
 
   constructor(config: RestConfig, deps: ClientDeps) {
@@ -131,15 +137,12 @@ export class ApiClient {
       headers["Content-Type"] = options.contentType ?? "application/json";
       headers["Content-Length"] = String(payload.length);
     }
-    const agent = await this.#agentFor(credential);
+    const transport = await this.#transportFor(credential, headers);
     const timeoutMs = options.timeoutMs ?? this.config.timeoutMs;
     const started = performance.now();
     let raw: RawResponse;
     try {
-      raw = await send(url, method, headers, payload, agent, {
-        servername: this.config.tlsServerName,
-        proxyUrl: this.config.proxyUrl,
-      }, timeoutMs);
+      raw = await transport.send(url, method, headers, payload, timeoutMs);
     } catch (e) {
       this.#log(`${method} ${url} in ${elapsed(started)} milliseconds: ${errorText(e)}`);
       throw connectionError(e, this.config, timeoutMs);
@@ -178,7 +181,7 @@ export class ApiClient {
 
   /** Release the keep-alive connection so the process can exit. */
   close(): void {
-    this.#agent?.then((a) => a.destroy()).catch(() => {});
+    this.#transport?.then((t) => t.close()).catch(() => {});
   }
 
   #log(line: string) {
@@ -187,11 +190,254 @@ export class ApiClient {
     }
   }
 
-  #agentFor(credential: Credential): Promise<Agent> {
-    this.#agent ??= makeAgent(this.config, credential);
-    return this.#agent;
+  /**
+   * The transport of this client, chosen at its first request (the only headers that can be
+   * multi-valued are the impersonation ones, the same on every request of a client).
+   */
+  #transportFor(
+    credential: Credential,
+    headers: Record<string, string | string[]>,
+  ): Promise<Transport> {
+    this.#transport ??= fetchUsable(this.config, headers, this.#deps.runtime)
+      ? Promise.resolve(fetchTransport(this.config, credential))
+      : nodeTransport(this.config, credential);
+    return this.#transport;
   }
 }
+
+/** One way of sending a request and reading its whole answer. */
+interface Transport {
+  send(
+    url: URL,
+    method: string,
+    headers: Record<string, string | string[]>,
+    payload: Uint8Array | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<RawResponse>;
+  close(): void;
+}
+
+/**
+ * Whether Deno's `fetch` can send exactly what `node:https` would: not through a proxy (a
+ * kubeconfig `proxy-url`, or any proxy variable in the environment, which Deno's fetch would
+ * apply by its own rules), not without verification and not with another server name (a Deno
+ * HTTP client has neither setting), no header sent twice (fetch joins the values into one line,
+ * and the API server reads each `Impersonate-Group` line as one group), and not to a port the
+ * Fetch standard blocks (fetch refuses it where kubectl connects).
+ */
+export function fetchUsable(
+  config: RestConfig,
+  headers: Record<string, string | string[]>,
+  runtime: Pick<Runtime, "env">,
+): boolean {
+  if (typeof Deno === "undefined" || typeof Deno.createHttpClient !== "function") return false;
+  if (config.proxyUrl || config.insecureSkipTlsVerify || config.tlsServerName) return false;
+  for (const name of PROXY_VARIABLES) {
+    if (runtime.env(name) || runtime.env(name.toLowerCase())) return false;
+  }
+  if (Object.values(headers).some((v) => Array.isArray(v) && v.length > 1)) return false;
+  let url: URL;
+  try {
+    url = new URL(config.server);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+  return !(url.port !== "" && BAD_PORTS.has(Number(url.port)));
+}
+
+const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
+
+/** The Fetch standard's "bad ports" (https://fetch.spec.whatwg.org/#bad-port), which fetch refuses. */
+const BAD_PORTS = new Set([
+  0,
+  1,
+  7,
+  9,
+  11,
+  13,
+  15,
+  17,
+  19,
+  20,
+  21,
+  22,
+  23,
+  25,
+  37,
+  42,
+  43,
+  53,
+  69,
+  77,
+  79,
+  87,
+  95,
+  101,
+  102,
+  103,
+  104,
+  109,
+  110,
+  111,
+  113,
+  115,
+  117,
+  119,
+  123,
+  135,
+  137,
+  139,
+  143,
+  161,
+  179,
+  389,
+  427,
+  465,
+  512,
+  513,
+  514,
+  515,
+  526,
+  530,
+  531,
+  532,
+  540,
+  548,
+  554,
+  556,
+  563,
+  587,
+  601,
+  636,
+  989,
+  990,
+  993,
+  995,
+  1719,
+  1720,
+  1723,
+  2049,
+  3659,
+  4045,
+  4190,
+  5060,
+  5061,
+  6000,
+  6566,
+  6665,
+  6666,
+  6667,
+  6668,
+  6669,
+  6679,
+  6697,
+  10080,
+]);
+
+function fetchTransport(config: RestConfig, credential: Credential): Transport {
+  const options: Deno.CreateHttpClientOptions = { http1: true, http2: false };
+  if (config.caPem) options.caCerts = [config.caPem];
+  const client = credential.certPem && credential.keyPem
+    ? Deno.createHttpClient({
+      ...options,
+      cert: credential.certPem,
+      key: credential.keyPem,
+    })
+    : Deno.createHttpClient(options);
+  return {
+    async send(url, method, headers, payload, timeoutMs) {
+      const abort = new AbortController();
+      let timedOut = false;
+      const timer = timeoutMs && timeoutMs > 0
+        ? setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, timeoutMs)
+        : undefined;
+      const fail = (e: unknown, stage: "request" | "body") => {
+        if (timedOut) return timeoutError();
+        return fetchError(e, stage);
+      };
+      try {
+        const sent = new Headers();
+        for (const [name, value] of Object.entries(headers)) {
+          sent.set(name, Array.isArray(value) ? value.join(", ") : value);
+        }
+        // Like node:https, which asks for no compression; fetch would otherwise ask for gzip
+        // and brotli.
+        if (!sent.has("Accept-Encoding")) sent.set("Accept-Encoding", "identity");
+        let res: Response;
+        try {
+          res = await fetch(url, {
+            method,
+            headers: sent,
+            body: payload as BodyInit | undefined,
+            client,
+            signal: abort.signal,
+            redirect: "manual",
+          });
+        } catch (e) {
+          throw fail(e, "request");
+        }
+        let body: Uint8Array;
+        try {
+          body = new Uint8Array(await res.arrayBuffer());
+        } catch (e) {
+          throw fail(e, "body");
+        }
+        const received: Record<string, string> = {};
+        res.headers.forEach((value, name) => {
+          received[name] = value;
+        });
+        return { status: res.status, statusText: res.statusText, headers: received, body };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close() {
+      client.close();
+    },
+  };
+}
+
+function timeoutError(): Error {
+  return Object.assign(new Error("request timed out"), { code: "ETIMEDOUT_KT" });
+}
+
+/**
+ * A fetch failure as an error {@link connectionError} reads: fetch throws `TypeError("fetch
+ * failed")` with what happened in its cause ("client error (Connect): tcp connect error:
+ * Connection refused", "invalid peer certificate: UnknownIssuer", ...); a body that stops early
+ * is the truncation node:https reports as ETRUNCATED.
+ */
+function fetchError(e: unknown, stage: "request" | "body"): Error {
+  const cause = (e as { cause?: unknown })?.cause;
+  const text = cause instanceof Error ? cause.message : e instanceof Error ? e.message : String(e);
+  const error = new Error(text, { cause: e });
+  if (stage === "body") return Object.assign(error, { code: "ETRUNCATED" });
+  if (/connection refused/i.test(text)) return Object.assign(error, { code: "ECONNREFUSED" });
+  if (/peer closed connection|connection (?:closed|reset)|broken pipe|unexpected eof/i.test(text)) {
+    return Object.assign(error, { code: "ECONNRESET" });
+  }
+  return error;
+}
+
+async function nodeTransport(config: RestConfig, credential: Credential): Promise<Transport> {
+  const [http, https] = await Promise.all([import("node:http"), import("node:https")]);
+  const agent = await makeAgent(config, credential, http.default, https.default);
+  return {
+    send: (url, method, headers, payload, timeoutMs) =>
+      send(http.default, https.default, url, method, headers, payload, agent, {
+        servername: config.tlsServerName,
+        proxyUrl: config.proxyUrl,
+      }, timeoutMs),
+    close: () => agent.destroy(),
+  };
+}
+
+type NodeHttp = typeof import("node:http");
+type NodeHttps = typeof import("node:https");
 
 const MAX_RETRIES = 3;
 const MAX_RETRY_WAIT_S = 10;
@@ -241,7 +487,12 @@ function utf8FromLatin1(text: string): string {
   return new TextDecoder().decode(Uint8Array.from(text, (ch) => ch.charCodeAt(0)));
 }
 
-async function makeAgent(config: RestConfig, credential: Credential): Promise<Agent> {
+async function makeAgent(
+  config: RestConfig,
+  credential: Credential,
+  http: NodeHttp,
+  https: NodeHttps,
+): Promise<Agent> {
   // A plain HTTP server (kubectl proxy): no TLS settings apply, and resolve sends no credential
   // to it, as kubectl does not. Through a proxy, requests carry the absolute URL (see send).
   if (isPlainHttp(config.server)) {
@@ -253,7 +504,7 @@ async function makeAgent(config: RestConfig, credential: Credential): Promise<Ag
     }
     return new http.Agent({ keepAlive: true, maxSockets: 4 });
   }
-  const options: https.AgentOptions = {
+  const options: AgentOptions = {
     keepAlive: true,
     maxSockets: 4,
     rejectUnauthorized: !config.insecureSkipTlsVerify,
@@ -274,7 +525,7 @@ async function makeAgent(config: RestConfig, credential: Credential): Promise<Ag
  * through hpagent), from those two small packages directly: loading the whole client library for
  * it cost 280-540 ms. Loaded only when a proxy is set.
  */
-async function proxyAgent(config: RestConfig, options: https.AgentOptions): Promise<Agent> {
+async function proxyAgent(config: RestConfig, options: AgentOptions): Promise<Agent> {
   const proxyUrl = config.proxyUrl!;
   if (proxyUrl.startsWith("socks")) {
     const { SocksProxyAgent } = await import("socks-proxy-agent");
@@ -313,6 +564,8 @@ function target(
 }
 
 function send(
+  http: NodeHttp,
+  https: NodeHttps,
   url: URL,
   method: string,
   headers: Record<string, string | string[]>,
@@ -372,7 +625,7 @@ function send(
     });
     if (timeoutMs && timeoutMs > 0) {
       timer = setTimeout(() => {
-        req.destroy(Object.assign(new Error("request timed out"), { code: "ETIMEDOUT_KT" }));
+        req.destroy(timeoutError());
       }, timeoutMs);
     }
     req.end(payload);

@@ -149,6 +149,9 @@ export function connectionError(
       options,
     );
   }
+  // An exact code first: a reset's text can name TLS ("peer closed connection without sending
+  // TLS close_notify"), which the certificate test below would take for a trust problem.
+  if (code === "ECONNRESET" || code === "ETRUNCATED") return closedEarly(server, options);
   if (
     /certificate|self[- ]signed|unknown ?issuer|UnknownIssuer|CERT_|unable to verify|x509|tls|ssl|altname|hostname/i
       .test(code + " " + msg)
@@ -158,14 +161,16 @@ export function connectionError(
       : "the server's certificate is not trusted (check certificate-authority in the kubeconfig, or --certificate-authority)";
     return new CliError(`Unable to connect to the server "${server}": ${hint}`, options);
   }
-  if (code === "ECONNRESET" || code === "ETRUNCATED" || /reset|closed|ended|EOF/i.test(msg)) {
-    return new CliError(
-      `Unable to connect to the server "${server}": the connection was closed before the answer ` +
-        `was complete (check the server, a proxy, or the network)`,
-      options,
-    );
-  }
+  if (/reset|closed|ended|EOF/i.test(msg)) return closedEarly(server, options);
   return new CliError(`Unable to connect to the server "${server}": ${oneLine(msg)}`, options);
+}
+
+function closedEarly(server: string, options: { detail: string; cause: unknown }): CliError {
+  return new CliError(
+    `Unable to connect to the server "${server}": the connection was closed before the answer ` +
+      `was complete (check the server, a proxy, or the network)`,
+    options,
+  );
 }
 
 function oneLine(s: string): string {
