@@ -184,8 +184,8 @@ export class ApiClient {
     this.#transport?.then((t) => t.close()).catch(() => {});
   }
 
-  #log(line: string) {
-    if ((this.#deps.verbosity ?? 0) >= 6) {
+  #log(line: string, level = 6) {
+    if ((this.#deps.verbosity ?? 0) >= level) {
       this.#deps.runtime.stderr.write(`I ${line}\n`);
     }
   }
@@ -198,9 +198,13 @@ export class ApiClient {
     credential: Credential,
     headers: Record<string, string | string[]>,
   ): Promise<Transport> {
-    this.#transport ??= fetchUsable(this.config, headers, this.#deps.runtime)
-      ? Promise.resolve(fetchTransport(this.config, credential))
-      : nodeTransport(this.config, credential);
+    if (!this.#transport) {
+      const viaFetch = fetchUsable(this.config, headers, this.#deps.runtime);
+      this.#log(`transport: ${viaFetch ? "fetch" : "node:https"}`, 7);
+      this.#transport = viaFetch
+        ? Promise.resolve(fetchTransport(this.config, credential))
+        : nodeTransport(this.config, credential);
+    }
     return this.#transport;
   }
 }
