@@ -234,7 +234,6 @@ export function fetchUsable(
   headers: Record<string, string | string[]>,
   runtime: Pick<Runtime, "env">,
 ): boolean {
-  if (typeof Deno === "undefined" || typeof Deno.createHttpClient !== "function") return false;
   if (config.proxyUrl || config.insecureSkipTlsVerify || config.tlsServerName) return false;
   for (const name of PROXY_VARIABLES) {
     if (runtime.env(name) || runtime.env(name.toLowerCase())) return false;
@@ -253,91 +252,14 @@ export function fetchUsable(
 const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
 
 /** The Fetch standard's "bad ports" (https://fetch.spec.whatwg.org/#bad-port), which fetch refuses. */
-const BAD_PORTS = new Set([
-  0,
-  1,
-  7,
-  9,
-  11,
-  13,
-  15,
-  17,
-  19,
-  20,
-  21,
-  22,
-  23,
-  25,
-  37,
-  42,
-  43,
-  53,
-  69,
-  77,
-  79,
-  87,
-  95,
-  101,
-  102,
-  103,
-  104,
-  109,
-  110,
-  111,
-  113,
-  115,
-  117,
-  119,
-  123,
-  135,
-  137,
-  139,
-  143,
-  161,
-  179,
-  389,
-  427,
-  465,
-  512,
-  513,
-  514,
-  515,
-  526,
-  530,
-  531,
-  532,
-  540,
-  548,
-  554,
-  556,
-  563,
-  587,
-  601,
-  636,
-  989,
-  990,
-  993,
-  995,
-  1719,
-  1720,
-  1723,
-  2049,
-  3659,
-  4045,
-  4190,
-  5060,
-  5061,
-  6000,
-  6566,
-  6665,
-  6666,
-  6667,
-  6668,
-  6669,
-  6679,
-  6697,
-  10080,
-]);
+const BAD_PORTS = new Set(
+  (
+    "0 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 87 95 101 102 103 104 109 110 " +
+    "111 113 115 117 119 123 135 137 139 143 161 179 389 427 465 512 513 514 515 526 530 531 " +
+    "532 540 548 554 556 563 587 601 636 989 990 993 995 1719 1720 1723 2049 3659 4045 4190 " +
+    "5060 5061 6000 6566 6665 6666 6667 6668 6669 6679 6697 10080"
+  ).split(" ").map(Number),
+);
 
 function fetchTransport(config: RestConfig, credential: Credential): Transport {
   const options: Deno.CreateHttpClientOptions = { http1: true, http2: false };
@@ -351,18 +273,13 @@ function fetchTransport(config: RestConfig, credential: Credential): Transport {
     : Deno.createHttpClient(options);
   return {
     async send(url, method, headers, payload, timeoutMs) {
+      // Only the timer aborts, so an aborted signal means the request timed out.
       const abort = new AbortController();
-      let timedOut = false;
       const timer = timeoutMs && timeoutMs > 0
-        ? setTimeout(() => {
-          timedOut = true;
-          abort.abort();
-        }, timeoutMs)
+        ? setTimeout(() => abort.abort(), timeoutMs)
         : undefined;
-      const fail = (e: unknown, stage: "request" | "body") => {
-        if (timedOut) return timeoutError();
-        return fetchError(e, stage);
-      };
+      const fail = (e: unknown, stage: "request" | "body") =>
+        abort.signal.aborted ? timeoutError() : fetchError(e, stage);
       try {
         const sent = new Headers();
         for (const [name, value] of Object.entries(headers)) {
