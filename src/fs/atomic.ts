@@ -1,6 +1,6 @@
 /** Replacing a file so that readers see the old or the new content, never a mix or nothing. */
-import { basename, dirname, join } from "node:path";
 import type { FileInfo, Runtime } from "../runtime.ts";
+import { runtimePath } from "../path/platform.ts";
 
 /** Options of {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -59,9 +59,10 @@ export async function writeFileAtomic(
   }
   const owner = options.owner ?? (options.keepOwner ? info : undefined);
   if (owner) checkOwnerKept(runtime, owner);
+  const { dirname, join } = runtimePath(runtime);
   const dir = dirname(target);
   await removeStaleTemps(runtime, target);
-  const temp = join(dir, `${tempPrefix(target)}${runtime.pid}-${randomHex(6)}`);
+  const temp = join(dir, `${tempPrefix(runtime, target)}${runtime.pid}-${randomHex(6)}`);
   await runtime.writeFile(temp, new Uint8Array(), { createNew: true, mode: 0o600 });
   try {
     await runtime.writeFile(temp, data, { sync: true });
@@ -115,7 +116,8 @@ async function keepOwner(
  * {@link STALE_TEMP_MS}. Best effort: a failure here never stops the write.
  */
 export async function removeStaleTemps(runtime: Runtime, target: string): Promise<string[]> {
-  const prefix = tempPrefix(target);
+  const { dirname, join } = runtimePath(runtime);
+  const prefix = tempPrefix(runtime, target);
   const removed: string[] = [];
   let names: string[];
   try {
@@ -147,8 +149,8 @@ export async function removeStaleTemps(runtime: Runtime, target: string): Promis
   return removed;
 }
 
-function tempPrefix(target: string): string {
-  return `.${basename(target)}.tmp-`;
+function tempPrefix(runtime: Runtime, target: string): string {
+  return `.${runtimePath(runtime).basename(target)}.tmp-`;
 }
 
 function randomHex(bytes: number): string {

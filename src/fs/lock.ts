@@ -4,9 +4,9 @@
  * lock exists; we wait a bounded time, because our writers (parallel rotations, parallel exec
  * plugin calls) are short and expect to queue rather than fail.
  */
-import { dirname } from "node:path";
 import { CliError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
+import { runtimePath } from "../path/platform.ts";
 
 /** Options of {@link withLock}. */
 export interface LockOptions {
@@ -63,7 +63,7 @@ export async function acquireLock(
       const name = (e as Error)?.name;
       if (name === "NotFound") {
         // client-go creates the folder before locking (MkdirAll 0755).
-        await runtime.mkdir(dirname(lock), { recursive: true, mode: 0o755 });
+        await runtime.mkdir(runtimePath(runtime).dirname(lock), { recursive: true, mode: 0o755 });
         continue;
       }
       if (name !== "AlreadyExists") {

@@ -5,7 +5,7 @@
 
 import type { Runtime } from "../runtime.ts";
 import type { ConnectionFlags } from "./types.ts";
-import { isWindows, pathApi } from "./_path.ts";
+import { isWindows, pathApi } from "../path/platform.ts";
 
 /** Where the kubeconfig candidates came from. */
 export type KubeconfigSource = "flag" | "env" | "home" | "none";

@@ -5,7 +5,7 @@ import type { Runtime } from "../runtime.ts";
 import type { ConnectionFlags, KubeconfigFile } from "./types.ts";
 import { parseKubeconfig } from "./parse.ts";
 import { kubeconfigCandidates } from "./candidates.ts";
-import { isWindows } from "./_path.ts";
+import { isWindows } from "../path/platform.ts";
 import { fileError } from "../fs/file_error.ts";
 
 export {

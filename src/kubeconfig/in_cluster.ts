@@ -1,7 +1,7 @@
 /** The configuration of a process running in a pod (client-go's `rest.InClusterConfig`). */
 
 import type { Runtime } from "../runtime.ts";
-import { pathApi } from "./_path.ts";
+import { pathApi } from "../path/platform.ts";
 
 /** Where the kubelet mounts the service account token, CA bundle and namespace. */
 export const DEFAULT_IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -3,7 +3,8 @@
 import { parseDocument, type Tags, YAMLError } from "yaml";
 import { CliError } from "../errors.ts";
 import type { AuthInfo, Cluster, Context, ExecConfig, KubeconfigFile } from "./types.ts";
-import { pathApi, resolveAgainst } from "./_path.ts";
+import { pathApi } from "../path/platform.ts";
+import { resolveAgainst } from "./_path.ts";
 
 /** Options for {@link parseKubeconfig}. */
 export interface ParseOptions {

@@ -22,7 +22,7 @@ import { type InClusterConfig, inClusterConfig } from "./in_cluster.ts";
 import { proxyForUrl } from "./proxy.ts";
 import { decodeBase64 } from "../encoding/base64.ts";
 import { fileError } from "../fs/file_error.ts";
-import { isWindows, pathApi } from "./_path.ts";
+import { isWindows, pathApi } from "../path/platform.ts";
 import { parseRequestTimeout } from "./_timeout.ts";
 import { cannotUse, checkCaBundle, checkKeyPair } from "./_pem.ts";
 

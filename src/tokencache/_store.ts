@@ -12,9 +12,9 @@
  * kubeconfig's lock file, but a lock file that outlives a killed process would stall every
  * kubectl call that needs a token.
  */
-import { join } from "node:path";
 import { CliError } from "../errors.ts";
 import type { FileInfo, Runtime } from "../runtime.ts";
+import { runtimePath } from "../path/platform.ts";
 
 /**
  * Whether the cache folder exists (false: not yet); throws when it is not the user's own. The
@@ -80,7 +80,7 @@ export async function readEntry(
   name: string,
   ignored: (why: string) => void,
 ): Promise<string | undefined> {
-  const path = join(dir, name);
+  const path = runtimePath(runtime).join(dir, name);
   const skip = (why: string) => void ignored(`ignoring "${name}": ${why}`);
   let before: FileInfo;
   try {
@@ -126,6 +126,7 @@ export async function writeEntry(
   name: string,
   text: string,
 ): Promise<void> {
+  const { join } = runtimePath(runtime);
   const temp = join(dir, `.${name}.tmp-${randomHex(6)}`);
   await runtime.writeFile(temp, text, { createNew: true, mode: 0o600, sync: true });
   try {
@@ -149,7 +150,7 @@ export async function lockEntry(
   dir: string,
   name: string,
 ): Promise<() => void> {
-  const path = join(dir, `${name}.lock`);
+  const path = runtimePath(runtime).join(dir, `${name}.lock`);
   const uid = runtime.uid();
   const fail = (detail: string): never => {
     throw new CliError(`Cannot lock the token cache entry "${path}": ${detail}`);

@@ -4,8 +4,8 @@
  * `_store.ts`). This module is on the hot path of every kubectl call through `exec-credential`,
  * so it imports nothing heavy: no YAML, no HTTP, no Kubernetes client.
  */
-import { join } from "node:path";
 import type { Runtime } from "../runtime.ts";
+import { runtimePath } from "../path/platform.ts";
 import { checkCacheDir, readEntry, writeEntry } from "./_store.ts";
 import { SHORTCUT_FILE_RE } from "./shortcut.ts";
 import { decodeBase64Url } from "../encoding/base64.ts";
@@ -38,6 +38,7 @@ const FILE_RE = /^[0-9a-f]{64}\.json$/;
 
 /** The cache folder: `$KUBECACHEDIR/kubectl-token`, else `~/.kube/cache/kubectl-token`. */
 export function cacheDir(runtime: Runtime): string | undefined {
+  const { join } = runtimePath(runtime);
   const base = runtime.env("KUBECACHEDIR") ||
     (runtime.homeDir() ? join(runtime.homeDir()!, ".kube", "cache") : undefined);
   return base ? join(base, "kubectl-token") : undefined;
@@ -57,11 +58,6 @@ export async function cacheKey(parts: CacheKeyParts): Promise<string> {
   ]);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The file of one key. */
-export function cacheFile(dir: string, key: string): string {
-  return join(dir, `${key}.json`);
 }
 
 /**
@@ -143,7 +139,7 @@ export async function clearCache(runtime: Runtime, dir: string): Promise<number>
       /^\.[0-9a-f]{64}\.json\.tmp-/.test(name) || SHORTCUT_FILE_RE.test(name) ||
       /^\.shortcut-[0-9a-f]{64}\.json\.tmp-/.test(name);
     if (!ours) continue;
-    const path = join(dir, name);
+    const path = runtimePath(runtime).join(dir, name);
     const info = await runtime.stat(path, { follow: false }).catch(() => undefined);
     // remove() takes a symlink itself, never its target; a folder is left alone.
     if (!info || info.isDirectory) continue;
