@@ -5,6 +5,14 @@
  * "certificate not trusted" or, worse, succeeds anonymously.
  */
 import { CliError } from "../errors.ts";
+import { DerError, equalBytes } from "../encoding/der.ts";
+import { pemBlockBytes, readPemCertificate } from "../encoding/x509.ts";
+import {
+  isConsistent,
+  type PrivateKeyType,
+  publicKeyInfo,
+  readPrivateKey,
+} from "../encoding/private_key.ts";
 
 /** A PEM source as messages name it: `"client-key-data"` or `client-key "/path"`. */
 export type PemField = string;
@@ -20,6 +28,59 @@ function blocks(pem: string): { type: string; text: string }[] {
  * the certificate (Go's tls.X509KeyPair). `fail` builds the error from a detail.
  */
 export async function checkKeyPair(
+  pair: { certPem: string; keyPem: string },
+  fields: { cert: PemField; key: PemField },
+  fail: (detail: string) => Error,
+): Promise<void> {
+  // The DER reader proves the common case (#12); whatever it cannot prove, refusals included,
+  // node:crypto decides as before, so verdicts and messages stay its own.
+  if (await keyPairMatches(pair)) return;
+  await checkKeyPairWithNode(pair, fields, fail);
+}
+
+const KEY_TYPES: ReadonlySet<string> = new Set([
+  "RSA PRIVATE KEY",
+  "EC PRIVATE KEY",
+  "PRIVATE KEY",
+]);
+
+/**
+ * Whether the first certificate of `certPem` and the first private key of `keyPem` surely are a
+ * pair, read without node:crypto: the public key in the key's own encoding is the certificate's,
+ * byte for byte (as node:crypto's checkPrivateKey compares them), and the private half belongs
+ * to it. False means "not proven", not "no pair".
+ */
+export async function keyPairMatches(pair: { certPem: string; keyPem: string }): Promise<boolean> {
+  const leaf = blocks(pair.certPem).find((b) => b.type === "CERTIFICATE");
+  const block = blocks(pair.keyPem).find((b) => b.type.endsWith("PRIVATE KEY"));
+  if (!leaf || !block || !KEY_TYPES.has(block.type)) return false;
+  let key;
+  try {
+    const cert = readPemCertificate(leaf.text);
+    const keyDer = pemBlockBytes(block.text, { canonical: true });
+    if (!cert || !keyDer) return false;
+    key = readPrivateKey(block.type as PrivateKeyType, keyDer);
+    if (!key || !equalBytes(publicKeyInfo(key), cert.spki)) return false;
+  } catch (e) {
+    if (e instanceof DerError) return false;
+    throw e;
+  }
+  // node:crypto refuses a key whose private half is not its public half's.
+  return await isConsistent(key);
+}
+
+/** Whether a CERTIFICATE block surely parses, read without node:crypto (false: not proven). */
+export function certificateParses(blockText: string): boolean {
+  try {
+    return readPemCertificate(blockText) !== undefined;
+  } catch (e) {
+    if (e instanceof DerError) return false;
+    throw e;
+  }
+}
+
+/** checkKeyPair() as node:crypto decides it. */
+export async function checkKeyPairWithNode(
   pair: { certPem: string; keyPem: string },
   fields: { cert: PemField; key: PemField },
   fail: (detail: string) => Error,
@@ -59,6 +120,19 @@ export async function checkKeyPair(
 
 /** Throws unless `pem` holds at least one certificate (Go's CertPool.AppendCertsFromPEM). */
 export async function checkCaBundle(
+  pem: string,
+  field: PemField,
+  fail: (detail: string) => Error,
+): Promise<void> {
+  const found = blocks(pem);
+  const certs = found.filter((b) => b.type === "CERTIFICATE");
+  if (certs.length === 0) throw fail(noPem(field, "certificate", found, pem));
+  if (certs.some((b) => certificateParses(b.text))) return;
+  await checkCaBundleWithNode(pem, field, fail);
+}
+
+/** checkCaBundle() as node:crypto decides it. */
+export async function checkCaBundleWithNode(
   pem: string,
   field: PemField,
   fail: (detail: string) => Error,

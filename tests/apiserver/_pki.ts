@@ -10,6 +10,9 @@ import {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** The key of a client certificate. */
+export type ClientKeyType = "ec-p256" | "ec-p384" | "rsa-2048";
+
 /** A certificate with its private key, both as PEM. */
 export interface KeyPairPem {
   certPem: string;
@@ -52,11 +55,20 @@ export class CertificateAuthority {
     });
   }
 
-  /** Issue a client certificate: CN is the user name, each O a group, like kube-apiserver reads it. */
-  issueClient(user: string, groups: string[], notBefore: Date, notAfter: Date): KeyPairPem {
+  /**
+   * Issue a client certificate: CN is the user name, each O a group, like kube-apiserver reads
+   * it. The key is EC P-256 unless `keyType` says otherwise.
+   */
+  issueClient(
+    user: string,
+    groups: string[],
+    notBefore: Date,
+    notAfter: Date,
+    keyType: ClientKeyType = "ec-p256",
+  ): KeyPairPem {
     return this.#issue({ commonName: user, organizations: groups }, notBefore, notAfter, {
       extKeyUsage: ["clientAuth"],
-    });
+    }, keyType);
   }
 
   #issue(
@@ -68,8 +80,11 @@ export class CertificateAuthority {
       dnsNames?: string[];
       ipAddresses?: string[];
     },
+    keyType: ClientKeyType = "ec-p256",
   ): KeyPairPem {
-    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { privateKey, publicKey } = keyType === "rsa-2048"
+      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+      : generateKeyPairSync("ec", { namedCurve: keyType === "ec-p384" ? "P-384" : "P-256" });
     const der = createCertificate({
       subject,
       issuer: this.#name,
@@ -82,8 +97,9 @@ export class CertificateAuthority {
     });
     return {
       certPem: toPem(der, "CERTIFICATE"),
-      // SEC1 "EC PRIVATE KEY", the form kubeadm-era tooling and kubectl both read.
-      keyPem: privateKey.export({ type: "sec1", format: "pem" }).toString(),
+      // SEC1 "EC PRIVATE KEY" (PKCS#1 "RSA PRIVATE KEY"), the forms kubeadm writes.
+      keyPem: privateKey.export({ type: keyType === "rsa-2048" ? "pkcs1" : "sec1", format: "pem" })
+        .toString(),
     };
   }
 }

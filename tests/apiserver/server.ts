@@ -23,7 +23,7 @@ import { impersonationHeaders } from "./_impersonation.ts";
 import { Controllers } from "./_controllers.ts";
 import { SigningKey } from "./_jwt.ts";
 import { renderKubeconfig } from "./_kubeconfig.ts";
-import { CertificateAuthority } from "./_pki.ts";
+import { CertificateAuthority, type ClientKeyType } from "./_pki.ts";
 import { defaultRbacObjects, RbacAuthorizer } from "./_rbac.ts";
 import { parseRequestInfo } from "./_request_info.ts";
 import { ApiVersions } from "./_resources.ts";
@@ -152,11 +152,14 @@ export interface ApiServer {
   dir: string;
   /** Admin kubeconfig: cluster "local", user "admin" (system:masters), context "local", namespace default. */
   kubeconfigPath: string;
-  /** Issue a client certificate from the cluster CA: CN is the user, each O a group. */
+  /**
+   * Issue a client certificate from the cluster CA: CN is the user, each O a group; its key is
+   * EC P-256 (SEC1 PEM) unless `keyType` says otherwise (RSA keys come as PKCS#1 PEM).
+   */
   issueClientCert(
     user: string,
     groups?: string[],
-    opts?: { notAfter?: Date },
+    opts?: { notAfter?: Date; keyType?: ClientKeyType },
   ): Promise<{ certPem: string; keyPem: string }>;
   /** Add an entry to the static token file. */
   addStaticToken(token: string, user: { username: string; uid?: string; groups?: string[] }): void;
@@ -560,7 +563,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       const clockNow = now().getTime();
       const notAfter = opts.notAfter ?? new Date(clockNow + YEAR_MS);
       const notBefore = new Date(Math.min(clockNow, notAfter.getTime()) - HOUR_MS);
-      return Promise.resolve(ca.issueClient(user, groups, notBefore, notAfter));
+      return Promise.resolve(ca.issueClient(user, groups, notBefore, notAfter, opts.keyType));
     },
     addStaticToken: (token, user) => authn.addStaticToken(token, user),
     async writeKubeconfig(name, user, opts = {}) {
