@@ -12,7 +12,7 @@ import { encodeBase64 } from "../encoding/base64.ts";
 import { CliError, UsageError } from "../errors.ts";
 import { formatGoDuration } from "../output/duration.ts";
 import { toYaml } from "../output/printers.ts";
-import { parseKubeconfig } from "../kubeconfig/parse.ts";
+import { parseKubeconfigSync } from "../kubeconfig/parse_sync.ts";
 import { updateKubeconfigFile, writeKubeconfigFile } from "../kubeconfig/write.ts";
 import type { KubeconfigChange } from "../kubeconfig/edit.ts";
 import { requestToken } from "./_token_request.ts";
@@ -158,7 +158,7 @@ export async function runKubeconfig(
     case "merge": {
       const result = await updateKubeconfigFile(runtime, path, (text) => {
         const changes: KubeconfigChange[] = [];
-        const existing = text.trim() === "" ? undefined : parseKubeconfig(text, path);
+        const existing = text.trim() === "" ? undefined : parseKubeconfigSync(text, path);
         const same = existing?.clusters.find((c) => c.name === clusterName);
         if (same && same.cluster.server !== undefined && same.cluster.server !== cluster.server) {
           throw new CliError(

@@ -1,6 +1,5 @@
 /** Turning a resolved connection into a credential: tokens, files, certificates, exec plugins. */
 
-import YAML from "yaml";
 import { CliError } from "../errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Credential, ExecConfig, RestConfig } from "./types.ts";
@@ -161,7 +160,7 @@ async function runExecPlugin(
   if (result.code !== 0) {
     fail(`exec: executable "${exec.command}" failed with exit code ${result.code}`);
   }
-  const credential = parseExecOutput(result.stdout, exec, fail);
+  const credential = await parseExecOutput(result.stdout, exec, fail);
   if (credential.certPem && credential.keyPem) {
     await checkKeyPair(
       { certPem: credential.certPem, keyPem: credential.keyPem },
@@ -173,19 +172,21 @@ async function runExecPlugin(
   return credential;
 }
 
-function parseExecOutput(
+async function parseExecOutput(
   stdout: Uint8Array,
   exec: ExecConfig,
   fail: (detail: string) => never,
-): Credential {
+): Promise<Credential> {
   // Never quote the output in a message: it holds the credential.
   const text = new TextDecoder().decode(stdout);
   let decoded: unknown;
   try {
     decoded = JSON.parse(text);
   } catch {
+    // client-go's universal decoder also accepts YAML. Plugins print JSON: the yaml package
+    // (~30 ms to load) is imported only for the rest.
+    const YAML = (await import("yaml")).default;
     try {
-      // client-go's universal decoder also accepts YAML.
       decoded = YAML.parse(text);
     } catch {
       fail("its output is neither JSON nor YAML");

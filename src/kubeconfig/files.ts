@@ -66,7 +66,7 @@ export async function readKubeconfigFiles(
       }
       throw fileError(`read kubeconfig "${path}"`, e);
     }
-    files.push(parseKubeconfig(text, path, { windows }));
+    files.push(await parseKubeconfig(text, path, { windows }));
   }
   return files;
 }

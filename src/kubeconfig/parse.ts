@@ -1,10 +1,10 @@
 /** Parsing one kubeconfig file the way kubectl reads it (YAML 1.1, kubectl's field names). */
 
-import { parseDocument, type Tags, YAMLError } from "yaml";
 import { CliError } from "../errors.ts";
 import type { AuthInfo, Cluster, Context, ExecConfig, KubeconfigFile } from "./types.ts";
 import { pathApi } from "../path/platform.ts";
 import { resolveAgainst } from "./_path.ts";
+import { readFastYaml } from "./_fast_yaml.ts";
 
 /** Options for {@link parseKubeconfig}. */
 export interface ParseOptions {
@@ -19,8 +19,20 @@ type Obj = Record<string, unknown>;
  * client-key, tokenFile, and an exec command holding a path separator) resolve against the
  * folder of `path`, as client-go's ResolveLocalPaths does. An empty file is an empty config.
  */
-export function parseKubeconfig(
+export async function parseKubeconfig(
   text: string,
+  path: string,
+  options: ParseOptions = {},
+): Promise<KubeconfigFile> {
+  return kubeconfigOfData(await readKubeconfigYaml(text, path), path, options);
+}
+
+/**
+ * The kubeconfig that the data of a file (see {@link readKubeconfigYaml}) describes: the part of
+ * {@link parseKubeconfig} after the YAML is read.
+ */
+export function kubeconfigOfData(
+  root: unknown,
   path: string,
   options: ParseOptions = {},
 ): KubeconfigFile {
@@ -29,7 +41,6 @@ export function parseKubeconfig(
     throw new CliError(`Cannot load kubeconfig "${path}": ${detail}`);
   };
 
-  const root = readKubeconfigYaml(text, path);
   const file: KubeconfigFile = { path, clusters: [], users: [], contexts: [] };
   if (root === null || root === undefined) return file;
   if (!isObj(root)) return fail("the top level is not a mapping");
@@ -128,60 +139,14 @@ export function parseKubeconfig(
 
 /**
  * The data of kubeconfig text as {@link parseKubeconfig} (and so the resolver) reads it, before
- * any field is interpreted. The writer reads a written file back through this.
+ * any field is interpreted: YAML 1.1 as go-yaml v2 reads it. The common files are read without
+ * the yaml package (see _fast_yaml.ts), which loads only for the rest and for invalid YAML.
  */
-export function readKubeconfigYaml(text: string, path: string): unknown {
-  try {
-    // kubectl reads YAML through go-yaml v2, which follows YAML 1.1 (yes/no/on/off are booleans)
-    // and lets a repeated key override the earlier one.
-    const doc = parseDocument(text, {
-      version: "1.1",
-      uniqueKeys: false,
-      prettyErrors: false,
-      customTags: goYamlTags,
-    });
-    const [first] = doc.errors;
-    if (first) {
-      throw new CliError(`Cannot load kubeconfig "${path}": ${yamlErrorDetail(first, text)}`);
-    }
-    return doc.toJS();
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    const detail = e instanceof YAMLError ? yamlErrorDetail(e, text) : `invalid YAML: ${String(e)}`;
-    throw new CliError(`Cannot load kubeconfig "${path}": ${detail}`);
-  }
-}
-
-/**
- * The YAML 1.1 scalars as go-yaml v2 resolves them: a float needs a digit before its exponent
- * or after its point (`e0`, `-e1` and `.` are strings, the yaml library makes them NaN), and
- * sexagesimal numbers (`1:20`) are strings.
- */
-function goYamlTags(tags: Tags): Tags {
-  const FLOAT = "tag:yaml.org,2002:float";
-  return tags.flatMap((tag) => {
-    if (typeof tag !== "object" || !("test" in tag) || !tag.test) return [tag];
-    if (tag.format === "TIME") return [];
-    if (tag.tag === FLOAT && tag.format === "EXP") {
-      return [{ ...tag, test: /^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$/ }];
-    }
-    if (tag.tag === FLOAT && tag.test.source.includes("\\.[0-9_]*$")) {
-      return [{ ...tag, test: /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/ }];
-    }
-    return [tag];
-  });
-}
-
-function yamlErrorDetail(e: YAMLError, text: string): string {
-  // Only the first line of the library's message: later lines can quote the source, and a
-  // kubeconfig holds secrets.
-  const message = e.message.split("\n")[0].replace(/[.:]\s*$/, "");
-  const offset = e.pos?.[0];
-  if (offset === undefined) return `invalid YAML: ${message}`;
-  const before = text.slice(0, offset).split("\n");
-  const line = before.length;
-  const col = before[before.length - 1].length + 1;
-  return `invalid YAML at line ${line}, column ${col}: ${message}`;
+export async function readKubeconfigYaml(text: string, path: string): Promise<unknown> {
+  const fast = readFastYaml(text);
+  if (fast !== undefined) return fast;
+  const { readYamlPackage } = await import("./_yaml.ts");
+  return readYamlPackage(text, path);
 }
 
 function isObj(value: unknown): value is Obj {

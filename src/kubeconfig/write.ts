@@ -10,7 +10,7 @@ import type { Runtime } from "../runtime.ts";
 import { replaceFile } from "../fs/replace.ts";
 import { tokenOfFile } from "./credentials.ts";
 import { editKubeconfigText, type KubeconfigChange, type PathStep } from "./edit.ts";
-import { parseKubeconfig, readKubeconfigYaml } from "./parse.ts";
+import { parseKubeconfigSync, readKubeconfigYamlSync } from "./parse_sync.ts";
 
 export { backupPath } from "../fs/replace.ts";
 
@@ -60,7 +60,7 @@ export async function updateKubeconfigFile(
       const next = editKubeconfigText(text, list, file);
       if (next === text && previous !== undefined) return undefined;
       // Never write what kubectl could not read back, or what would not read as the change.
-      parseKubeconfig(next, file);
+      parseKubeconfigSync(next, file);
       const wrong = mismatch(next, list, file);
       if (wrong) {
         throw new CliError(`Cannot edit kubeconfig "${file}": ${wrong}; nothing was written`);
@@ -108,7 +108,7 @@ export async function writeKubeconfigFile(
   text: string,
   options: Pick<UpdateOptions, "backup" | "lockTimeoutMs" | "afterRename"> = {},
 ): Promise<{ backupPath?: string }> {
-  parseKubeconfig(text, path);
+  parseKubeconfigSync(text, path);
   const result = await replaceFile(runtime, path, {
     ...options,
     what: `kubeconfig "${path}"`,
@@ -125,7 +125,7 @@ export async function writeKubeconfigFile(
 /** Whether kubeconfig text fails to load, as a reason. */
 function loads(text: string, file: string): string | undefined {
   try {
-    parseKubeconfig(text, file);
+    parseKubeconfigSync(text, file);
     return undefined;
   } catch (e) {
     return `it does not load: ${
@@ -141,7 +141,7 @@ function loads(text: string, file: string): string | undefined {
 function mismatch(text: string, changes: KubeconfigChange[], file: string): string | undefined {
   const failed = loads(text, file);
   if (failed) return failed;
-  const root = readKubeconfigYaml(text, file);
+  const root = readKubeconfigYamlSync(text, file);
   for (const change of changes) {
     const path: PathStep[] = "set" in change ? change.set : [change.upsert, { name: change.name }];
     const want = "set" in change ? change.value : { name: change.name, ...change.value };

@@ -63,8 +63,8 @@ extensions:
   extension: 1
 `;
 
-Deno.test("parseKubeconfig() reads kubectl's field names and resolves relative paths", () => {
-  const file = parseKubeconfig(FULL, "/home/me/.kube/config");
+Deno.test("parseKubeconfig() reads kubectl's field names and resolves relative paths", async () => {
+  const file = await parseKubeconfig(FULL, "/home/me/.kube/config");
   assert.equal(file.path, "/home/me/.kube/config");
   assert.equal(file.currentContext, "main");
   assert.deepEqual(file.preferences, { colors: true });
@@ -137,8 +137,8 @@ Deno.test("parseKubeconfig() reads kubectl's field names and resolves relative p
 
 Deno.test("parseKubeconfig() treats empty and comment-only files as empty configs", async (t) => {
   for (const text of ["", "\n", "# nothing here\n", "---\n", "clusters: null\nusers: ~\n"]) {
-    await t.step(JSON.stringify(text), () => {
-      assert.deepEqual(parseKubeconfig(text, "/k/config"), {
+    await t.step(JSON.stringify(text), async () => {
+      assert.deepEqual(await parseKubeconfig(text, "/k/config"), {
         path: "/k/config",
         clusters: [],
         users: [],
@@ -148,8 +148,8 @@ Deno.test("parseKubeconfig() treats empty and comment-only files as empty config
   }
 });
 
-Deno.test("parseKubeconfig() uses Windows path rules when asked", () => {
-  const file = parseKubeconfig(
+Deno.test("parseKubeconfig() uses Windows path rules when asked", async () => {
+  const file = await parseKubeconfig(
     `users:
 - name: u
   user:
@@ -168,8 +168,8 @@ Deno.test("parseKubeconfig() uses Windows path rules when asked", () => {
   assert.equal(file.users[1].user.exec?.command, "bin/plugin.exe");
 });
 
-Deno.test("parseKubeconfig() follows YAML 1.1 like kubectl (yes is true, a repeated key wins)", () => {
-  const file = parseKubeconfig(
+Deno.test("parseKubeconfig() follows YAML 1.1 like kubectl (yes is true, a repeated key wins)", async () => {
+  const file = await parseKubeconfig(
     "clusters:\n- name: c\n  cluster: {server: s1, insecure-skip-tls-verify: yes, server: s2}\n",
     "/k/config",
   );
@@ -210,8 +210,8 @@ Deno.test("parseKubeconfig() rejects what kubectl rejects, in one line naming th
     ["clusters not a list", "clusters: {a: 1}\n", /"clusters" must be a list, not a mapping/],
   ];
   for (const [name, text, pattern] of cases) {
-    await t.step(name, () => {
-      assert.throws(() => parseKubeconfig(text, "/k/config"), (e: unknown) => {
+    await t.step(name, async () => {
+      await assert.rejects(() => parseKubeconfig(text, "/k/config"), (e: unknown) => {
         assert.ok(e instanceof CliError);
         assert.match(e.message, pattern);
         assert.match(e.message, /^Cannot load kubeconfig "\/k\/config": /);
@@ -222,26 +222,26 @@ Deno.test("parseKubeconfig() rejects what kubectl rejects, in one line naming th
   }
 });
 
-Deno.test("parseKubeconfig() never quotes file content in a YAML error", () => {
+Deno.test("parseKubeconfig() never quotes file content in a YAML error", async () => {
   const secret = "sekret-token-value";
-  assert.throws(
+  await assert.rejects(
     () => parseKubeconfig(`users:\n- name: a\n  user: {token: ${secret}\n  oops: [\n`, "/k/config"),
     (e: unknown) => e instanceof CliError && !e.message.includes(secret),
   );
 });
 
 Deno.test("parseKubeconfig() resolves scalars as go-yaml v2 does (kubectl 1.32 checked)", async (t) => {
-  const name = (value: string) =>
-    parseKubeconfig(`clusters:\n- name: ${value}\n  cluster: {server: "https://x"}\n`, "/k")
+  const name = async (value: string) =>
+    (await parseKubeconfig(`clusters:\n- name: ${value}\n  cluster: {server: "https://x"}\n`, "/k"))
       .clusters[0].name;
   for (const value of ["e0", "E5", "e+3", "-e1", ".", "1:20", "1:20:30.5"]) {
-    await t.step(`${value} is a string`, () => assert.equal(name(value), value));
+    await t.step(`${value} is a string`, async () => assert.equal(await name(value), value));
   }
   for (const value of ["12", "1e3", ".5", "1.", "0x1f"]) {
     await t.step(
       `${value} is a number`,
       () =>
-        assert.throws(() => name(value), /"clusters\[0\]\.name" must be a string, not a number/),
+        assert.rejects(() => name(value), /"clusters\[0\]\.name" must be a string, not a number/),
     );
   }
 });
