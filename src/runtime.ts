@@ -508,14 +508,15 @@ export function denoRuntime(options: DenoRuntimeOptions = {}): Runtime {
           : "other";
         return { code: null, stdout: empty, stderr: empty, error };
       }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      if (options.timeoutMs) {
-        timer = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* already gone */ }
-        }, options.timeoutMs);
-      }
+      // AbortSignal.timeout rather than setTimeout, which loads node:timers (see
+      // fetchTransport in src/api/client.ts); the child keeps the process alive meanwhile.
+      const deadline = options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
+      const kill = () => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      };
+      deadline?.addEventListener("abort", kill, { once: true });
       const [status, stdout, stderr] = await Promise.all([
         child.status,
         new Response(child.stdout).arrayBuffer(),
@@ -523,7 +524,7 @@ export function denoRuntime(options: DenoRuntimeOptions = {}): Runtime {
           ? Promise.resolve(new ArrayBuffer(0))
           : new Response(child.stderr).arrayBuffer(),
       ]);
-      clearTimeout(timer);
+      deadline?.removeEventListener("abort", kill);
       return { code: status.code, stdout: new Uint8Array(stdout), stderr: new Uint8Array(stderr) };
     },
   };

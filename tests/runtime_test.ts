@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { processClock } from "../src/runtime.ts";
+import { denoRuntime, processClock } from "../src/runtime.ts";
 
 Deno.test("processClock() starts at a pinned instant and runs on from it", async (t) => {
   for (
@@ -40,4 +40,21 @@ Deno.test("processClock() refuses an unreadable pin on every reading", async (t)
       assert.throws(now);
     });
   }
+});
+
+Deno.test("spawn() kills a child that outlives timeoutMs, and leaves one that finishes in time", async () => {
+  const runtime = denoRuntime();
+  const started = performance.now();
+  const slow = await runtime.spawn(Deno.execPath(), {
+    args: ["eval", "await new Promise((r) => setTimeout(r, 60_000))"],
+    timeoutMs: 300,
+  });
+  assert.equal(slow.code, 128 + 9, "killed by SIGKILL");
+  assert.ok(performance.now() - started < 30_000, "killed long before it would end");
+  const quick = await runtime.spawn(Deno.execPath(), {
+    args: ["eval", "console.log('done')"],
+    timeoutMs: 60_000,
+  });
+  assert.equal(quick.code, 0);
+  assert.equal(new TextDecoder().decode(quick.stdout), "done\n");
 });
