@@ -1,36 +1,9 @@
 import assert from "node:assert/strict";
+import { staticGraph as graphOf } from "../_graph.ts";
 
-const DENO = new URL("../../node_modules/.bin/deno", import.meta.url).pathname;
-const ROOT = new URL("../../", import.meta.url);
-
-interface InfoModule {
-  specifier: string;
-  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
-}
-
-/** The modules that loading `entry` loads before any of its dynamic imports run. */
-async function staticGraph(entry: string): Promise<string[]> {
-  const out = await new Deno.Command(DENO, {
-    args: ["info", "--json", new URL(entry, ROOT).pathname],
-    cwd: ROOT.pathname,
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: InfoModule[];
-  };
-  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const seen = new Set<string>();
-  const visit = (specifier: string) => {
-    if (seen.has(specifier)) return;
-    seen.add(specifier);
-    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
-      if (dep.code && !dep.isDynamic) visit(dep.code.specifier);
-    }
-  };
-  info.roots.forEach(visit);
-  return [...seen];
-}
+const staticGraph = async (entry: string) => [
+  ...await graphOf(import.meta.url, [`../../${entry}`]),
+];
 
 Deno.test("the kubeconfig reading path does not load the yaml package before it needs it", async (t) => {
   const entries = [
