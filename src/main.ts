@@ -20,10 +20,28 @@ export async function main(args: string[], plain: Runtime): Promise<number> {
       import("./cli/program.ts"),
       import("./cli/parse.ts"),
     ]);
-    const table = buildProgram(runtime, (c) => code = c);
-    verbose = verbosityOf(args, table);
+    const setCode = (c: number) => code = c;
     // Completion requests carry partial command lines that must not be parsed as commands.
-    const line = args[0] === "__complete" ? undefined : parseCommandLine(table, args);
+    const complete = args[0] === "__complete";
+    // A line that runs a command needs only that command's table entry; help, usage errors
+    // and completion need the whole table.
+    const wantsHelp = args.includes("-h") || args.includes("--help");
+    if (!complete && !wantsHelp) {
+      const lazy = buildProgram(runtime, setCode, { lazy: true });
+      verbose = verbosityOf(args, lazy);
+      const line = parseCommandLine(lazy, args);
+      if (line && !line.help) {
+        await runParsedLine(line);
+        return code;
+      }
+    }
+    const table = buildProgram(runtime, setCode);
+    verbose = verbosityOf(args, table);
+    const line = complete ? undefined : parseCommandLine(table, args);
+    if (line && !line.help) {
+      await runParsedLine(line);
+      return code;
+    }
     if (line?.help) {
       // commander sizes help to the terminal (process.stdout.columns), else 80 columns.
       const { renderHelp } = await import("./cli/help.ts");
@@ -32,9 +50,6 @@ export async function main(args: string[], plain: Runtime): Promise<number> {
         runtime.stdout.write(text);
         return 0;
       }
-    } else if (line) {
-      await runParsedLine(line);
-      return code;
     }
     const [{ toCommander }, { CommanderError }] = await Promise.all([
       import("./cli/commander_view.ts"),

@@ -121,7 +121,7 @@ function parseOptions(cmd: CommandSpec, args: string[]): { operands: string[]; u
     }
     if (
       dest === operands && maybeOption(arg) &&
-      !(cmd.commands.length === 0 && negativeNumberArg(cmd, arg))
+      !(!cmd.hasCommands() && negativeNumberArg(cmd, arg))
     ) dest = unknown;
     dest.push(arg);
   }
@@ -137,7 +137,7 @@ function parseCommand(cmd: CommandSpec, operands: string[], unknown: string[]): 
   const sub = cmd.findCommand(operands[0]);
   if (sub) return parseCommand(sub, operands.slice(1), unknown);
   // A missing subcommand: commander prints help as an error.
-  if (cmd.commands.length && all.length === 0 && !cmd.actionHandler) throw new Unparsed();
+  if (cmd.hasCommands() && all.length === 0 && !cmd.actionHandler) throw new Unparsed();
   // commander looks for its help flag among the words left unknown at this level.
   const help = new Set(cmd.help.helpFlags.split(/[ |,]+/).filter((f) => f.startsWith("-")));
   if (parsed.unknown.some((a) => help.has(a))) return { command: cmd, args: [], help: true };

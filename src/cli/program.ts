@@ -46,10 +46,20 @@ Examples:
 
 Use "kubectl token <command> --help" for more information about a command.`;
 
+/** Options for {@link buildProgram}. */
+export interface BuildOptions {
+  /**
+   * Register each subcommand only when the command line names it (CommandSpec.lazyCommand):
+   * for parsing and running a line, not for help, usage errors or completion.
+   */
+  lazy?: boolean;
+}
+
 /** Build the command table; `setExitCode` receives each command's result. */
 export function buildProgram(
   runtime: Runtime,
   setExitCode: (code: number) => void,
+  options: BuildOptions = {},
 ): CommandSpec {
   // The table records commander's calls (spec.ts); commander's types keep `opts` typed.
   const program = (new CommandSpec() as unknown as Command)
@@ -135,22 +145,30 @@ export function buildProgram(
     }
   };
 
-  registerCreate(program, run);
-  registerDecode(program, run);
-  registerWhoami(program, run);
-  registerVersion(program, run);
-  registerRotate(program, run);
-  registerKubeconfig(program, run);
-  registerExecCredential(program, run);
-  registerCompletion(program, run);
-  registerAudit(program, run);
-  registerRevoke(program, run);
-  registerBootstrap(program, run);
-  registerScope(program, run);
-  registerIssued(program, run);
-  registerUsageServe(registerUsage(program, run), run);
+  // In the order of the help's command list.
+  const commands: [string[], () => void][] = [
+    [["create", "request"], () => registerCreate(program, run)],
+    [["decode"], () => registerDecode(program, run)],
+    [["whoami"], () => registerWhoami(program, run)],
+    [["version"], () => registerVersion(program, run)],
+    [["rotate"], () => registerRotate(program, run)],
+    [["kubeconfig"], () => registerKubeconfig(program, run)],
+    [["exec-credential"], () => registerExecCredential(program, run)],
+    [["completion"], () => registerCompletion(program, run)],
+    [["audit", "list"], () => registerAudit(program, run)],
+    [["revoke"], () => registerRevoke(program, run)],
+    [["bootstrap"], () => registerBootstrap(program, run)],
+    [["scope"], () => registerScope(program, run)],
+    [["issued"], () => registerIssued(program, run)],
+    [["usage"], () => registerUsageServe(registerUsage(program, run), run)],
+  ];
+  const table = program as unknown as CommandSpec;
+  for (const [names, register] of commands) {
+    if (options.lazy) table.lazyCommand(names, register);
+    else register();
+  }
 
   program.addHelpText("after", ROOT_HELP);
   program.version(VERSION, "--version", "Print the version").addHelpText("beforeAll", "");
-  return program as unknown as CommandSpec;
+  return table;
 }

@@ -140,6 +140,7 @@ export class CommandSpec {
   #aliases: string[] = [];
   #values: Record<string, unknown> = {};
   #optsSource?: () => Record<string, unknown>;
+  #lazy: { names: string[]; load: () => void }[] = [];
 
   constructor(name = "", parent: CommandSpec | null = null) {
     this.#name = name;
@@ -313,9 +314,36 @@ export class CommandSpec {
     this.#optsSource = source;
   }
 
-  /** Find a subcommand by name or alias. */
+  /**
+   * Declare a subcommand by its name and aliases only: `load` registers it (with `.command()`)
+   * the first time {@link findCommand} is asked for one of `names`. Building the whole table
+   * costs several milliseconds of first-run compilation, and a command line runs one command.
+   * A table with unloaded subcommands serves parsing and running only: help, usage errors and
+   * completion need them all, in their order, so they use a table built without lazy slots.
+   */
+  lazyCommand(names: string[], load: () => void): this {
+    this.#lazy.push({ names, load });
+    return this;
+  }
+
+  /** Whether this command has subcommands, loaded or not. */
+  hasCommands(): boolean {
+    return this.commands.length > 0 || this.#lazy.length > 0;
+  }
+
+  /** Find a subcommand by name or alias (loading it if it was declared lazily). */
   findCommand(name: string | undefined): CommandSpec | undefined {
     if (!name) return undefined;
+    const slot = this.#lazy.findIndex((l) => l.names.includes(name));
+    if (slot >= 0) {
+      const [{ names, load }] = this.#lazy.splice(slot, 1);
+      const before = this.commands.length;
+      load();
+      const added = this.commands.slice(before).map((c) => [c.#name, ...c.#aliases].join(","));
+      if (added.length !== 1 || added[0] !== names.join(",")) {
+        throw new Error(`lazy command "${names}" registered [${added.join("; ")}]`);
+      }
+    }
     return this.commands.find((c) => c.#name === name || c.#aliases.includes(name));
   }
 

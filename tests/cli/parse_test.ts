@@ -173,3 +173,38 @@ Deno.test("parseCommandLine() runs every line that commander runs, the same way,
     assert.deepEqual(await commanders(["-v", "x", "version"]), error);
   });
 });
+
+Deno.test("a table whose commands load lazily parses every line as the whole table does", () => {
+  const eager = buildProgram(quiet, () => {});
+  const all = leaves(eager).flatMap((cmd) => linesFor(cmd, eager));
+  all.push(["frob"], [], ["bootstrap"], ["request", "sa"], ["list", "-A"], ["usage", "serve"]);
+  const outcome = (root: CommandSpec, argv: string[]) => {
+    try {
+      const line = parseCommandLine(root, argv);
+      if (!line) return undefined;
+      return {
+        path: pathOf(line.command),
+        args: line.args,
+        help: line.help ?? false,
+        opts: line.command.opts(),
+        root: root.opts(),
+      };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  };
+  let parsed = 0;
+  for (const argv of all) {
+    const theirs = outcome(buildProgram(quiet, () => {}), argv);
+    const mine = outcome(buildProgram(quiet, () => {}, { lazy: true }), argv);
+    assert.deepEqual(mine, theirs, JSON.stringify(argv));
+    if (theirs && !("error" in theirs)) parsed++;
+  }
+  assert.ok(parsed > all.length / 2, `${parsed} of ${all.length} parsed`);
+});
+
+Deno.test("a lazy command slot that registers other names than it declares is a programming error", () => {
+  const root = buildProgram(quiet, () => {}, { lazy: true });
+  root.lazyCommand(["frob"], () => root.command("frobnicate"));
+  assert.throws(() => root.findCommand("frob"), /lazy command "frob" registered \[frobnicate\]/);
+});
