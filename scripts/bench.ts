@@ -136,7 +136,7 @@ if (import.meta.main) {
   const server = given ? undefined : await startApiServer();
   const kubeconfigPath = given ?? server!.kubeconfigPath;
   try {
-    const entry = await bundle(join(work, "dist"));
+    const entry = await bundle(join(work, "dist"), { deferChunks: true });
     const binDir = join(work, "bin");
     await writeLauncher(binDir, entry);
     const env: Record<string, string> = {

@@ -398,7 +398,7 @@ async function main(args: string[]): Promise<number> {
   }
   const work = await Deno.makeTempDir({ prefix: "kubectl-token-bench-usage-" });
   try {
-    const entry = await bundle(join(work, "dist"));
+    const entry = await bundle(join(work, "dist"), { deferChunks: true });
     const binDir = join(work, "bin");
     const plugin = await writeLauncher(binDir, entry);
     const env: Record<string, string> = {

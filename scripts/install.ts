@@ -53,7 +53,7 @@ if (import.meta.main) {
     Deno.env.get("XDG_DATA_HOME") ?? join(home, ".local", "share"),
     "kubectl-token",
   );
-  const entry = await bundle(join(dataDir, "dist"));
+  const entry = await bundle(join(dataDir, "dist"), { deferChunks: true });
   const launcher = await writeLauncher(binDir, entry);
   console.log(`installed ${launcher}`);
   // kubectl's completion of "kubectl token <TAB>" asks kubectl_complete-token beside it.

@@ -110,3 +110,46 @@ Deno.test("every chunk of the bundle is in its module graph, so deno compile emb
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a bundle for deno run defers its command chunks, and its commands still run", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "kubectl-token-deferred-" });
+  try {
+    const entry = await bundle(join(dir, "dist"), { commit: "test", deferChunks: true });
+    const files = [...Deno.readDirSync(join(dir, "dist"))].map((f) => f.name);
+    let deferred = 0;
+    for (const name of files) {
+      const text = await Deno.readTextFile(join(dir, "dist", name));
+      assert.doesNotMatch(text, /\bimport\("\.\/[\w.-]+\.js"\)/, `${name} imports a literal`);
+      deferred += text.match(/\bimport\("\.\/[\w.-]+\.js"\+""\)/g)?.length ?? 0;
+    }
+    assert.ok(deferred >= 14, `only ${deferred} deferred imports (one per command at least)`);
+    await t.step("deno run reads only the chunks the entry imports statically", async () => {
+      const r = await sh(Deno.execPath(), ["info", "--json", "--no-config", "--no-lock", entry]);
+      assert.equal(r.code, 0, r.stderr);
+      const graph = JSON.parse(r.stdout).modules as { specifier: string }[];
+      assert.ok(graph.length < files.length / 2, `${graph.length} of ${files.length} chunks`);
+    });
+    const run = (args: string[]) =>
+      sh(Deno.execPath(), ["run", "--allow-all", "--no-config", "--no-lock", entry, ...args], {
+        env: { HOME: dir, KUBECONFIG: join(dir, "none"), NO_COLOR: "1" },
+        clearEnv: true,
+      });
+    for (
+      const args of [["--help"], ["create", "--help"], ["version", "-o", "json"], [
+        "decode",
+        unsignedToken(),
+      ], ["frob"]]
+    ) {
+      await t.step(args.map((a) => a.length > 40 ? "<token>" : a).join(" "), async () => {
+        const r = await run(args);
+        if (args[0] === "frob") {
+          assert.equal(r.code, 2, r.stderr);
+          assert.match(r.stderr, /^error: unknown command 'frob'/);
+        } else assert.equal(r.code, 0, r.stderr);
+        if (args[0] === "version") assert.equal(JSON.parse(r.stdout).gitCommit, "test");
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
