@@ -123,28 +123,32 @@ class LineHandler {
   }
 
   async read(file: string, stream: ReadableStream<Uint8Array>): Promise<void> {
-    const stats = this.#stats;
-    const counted = stream.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          stats.bytes += chunk.length;
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-    const text = (await gunzipIfCompressed(counted)).pipeThrough(new TextDecoderStream());
-    let rest = "";
-    let line = 0;
-    for await (const chunk of text) {
-      const data = rest + chunk;
-      let start = 0;
-      for (let nl = data.indexOf("\n"); nl !== -1; nl = data.indexOf("\n", start)) {
-        this.#line(file, ++line, data.slice(start, nl));
-        start = nl + 1;
-      }
-      rest = data.slice(start);
+    const source = new ByteSource(stream, this.#stats);
+    let buffer: Uint8Array = new Uint8Array(READ_BYTES);
+    let filled = 0;
+    while (filled < 2) {
+      const n = await source.read(buffer, filled);
+      buffer = source.buffer;
+      if (n === null) break;
+      filled += n;
     }
-    if (rest.length) this.#line(file, ++line, rest);
+    if (buffer[0] === 0x1f && buffer[1] === 0x8b && filled >= 2) {
+      source.gunzip(buffer.slice(0, filled));
+      filled = 0;
+    }
+    const lines = new LineSplitter(file, (file, line, text) => this.#line(file, line, text));
+    let spare: Uint8Array = new Uint8Array(READ_BYTES);
+    for (let chunk = buffer.subarray(0, filled);;) {
+      // The next read runs while this chunk's lines are parsed.
+      const next = source.read(spare, 0);
+      lines.push(chunk);
+      const n = await next;
+      if (n === null) break;
+      spare = buffer;
+      buffer = source.buffer;
+      chunk = buffer.subarray(0, n);
+    }
+    lines.end();
   }
 
   #line(file: string, line: number, text: string): void {
@@ -195,40 +199,152 @@ class LineHandler {
   }
 }
 
-/** The stream itself, or its gunzipped content when it starts with gzip's magic bytes. */
-async function gunzipIfCompressed(
-  stream: ReadableStream<Uint8Array>,
-): Promise<ReadableStream<Uint8Array>> {
-  const reader = stream.getReader();
-  const head: Uint8Array[] = [];
-  let size = 0;
-  while (size < 2) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    head.push(value);
-    size += value.length;
+/**
+ * Bytes in, lines out: whole lines are decoded at once, a chunk at a time, with one decoder per
+ * file as a TextDecoderStream would (a byte order mark is dropped at the start of the file only,
+ * a character split between chunks is joined). A newline byte never occurs inside a multi-byte
+ * character, so the bytes are cut there.
+ */
+class LineSplitter {
+  #file: string;
+  #onLine: (file: string, line: number, text: string) => void;
+  #decoder = new TextDecoder();
+  #line = 0;
+  /** The start of a line that the chunks so far did not end. */
+  #carry = "";
+
+  constructor(file: string, onLine: (file: string, line: number, text: string) => void) {
+    this.#file = file;
+    this.#onLine = onLine;
   }
-  const replay = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of head) controller.enqueue(chunk);
-    },
-    async pull(controller) {
-      const { value, done } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-  const first = head[0];
-  const second = first?.length > 1 ? first[1] : head[1]?.[0];
-  if (first?.[0] === 0x1f && second === 0x8b) {
-    return replay.pipeThrough(
-      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+
+  push(chunk: Uint8Array): void {
+    const last = chunk.lastIndexOf(10);
+    if (last === -1) {
+      if (chunk.length) this.#carry += this.#decoder.decode(chunk, { stream: true });
+      return;
+    }
+    const text = this.#decoder.decode(
+      last + 1 === chunk.length ? chunk : chunk.subarray(0, last + 1),
+      { stream: true },
     );
+    let start = 0;
+    let nl = text.indexOf("\n");
+    if (this.#carry) {
+      this.#onLine(this.#file, ++this.#line, this.#carry + text.slice(0, nl));
+      this.#carry = "";
+      start = nl + 1;
+      nl = text.indexOf("\n", start);
+    }
+    for (; nl !== -1; nl = text.indexOf("\n", start)) {
+      this.#onLine(this.#file, ++this.#line, text.slice(start, nl));
+      start = nl + 1;
+    }
+    if (last + 1 < chunk.length) {
+      this.#carry = this.#decoder.decode(chunk.subarray(last + 1), { stream: true });
+    }
   }
-  return replay;
+
+  /** The last line, when the input does not end with a newline. */
+  end(): void {
+    const rest = this.#carry + this.#decoder.decode();
+    this.#carry = "";
+    if (rest.length) this.#onLine(this.#file, ++this.#line, rest);
+  }
+}
+
+/** Bytes read at a time (a JSON line is decoded and parsed a buffer of lines at a time). */
+const READ_BYTES = 1 << 20;
+
+/**
+ * A file's bytes, read into the caller's buffer: by BYOB reads straight into it when the stream
+ * is a byte stream (files and standard input: one read of up to {@link READ_BYTES}), else
+ * copied from the stream's chunks; after {@link gunzip}, the decompressed bytes. Counts the
+ * bytes read from the source (compressed bytes for gzip) in the stats.
+ */
+class ByteSource {
+  /** The caller's buffer after a read (a BYOB read hands the memory back in a new view). */
+  buffer: Uint8Array = new Uint8Array(0);
+  #stats: ReadStats;
+  #byob?: ReadableStreamBYOBReader;
+  #chunks?: ReadableStreamDefaultReader<Uint8Array>;
+  #rawPending?: Uint8Array;
+  #gunzipped?: ReadableStreamDefaultReader<Uint8Array>;
+  #pending?: Uint8Array;
+
+  constructor(stream: ReadableStream<Uint8Array>, stats: ReadStats) {
+    this.#stats = stats;
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+    } catch {
+      this.#chunks = stream.getReader();
+    }
+  }
+
+  /** Read some bytes into `buffer` from `at` on (there must be room); null at the end. */
+  async read(buffer: Uint8Array, at: number): Promise<number | null> {
+    if (!this.#gunzipped) {
+      const read = await this.#readRaw(buffer, at);
+      this.buffer = read.buffer;
+      return read.n;
+    }
+    this.buffer = buffer;
+    if (!this.#pending) {
+      const { value, done } = await this.#gunzipped.read();
+      if (done) return null;
+      this.#pending = value;
+    }
+    return copy(this.#pending, buffer, at, (rest) => this.#pending = rest);
+  }
+
+  /** From now on, read the gunzipped content of `head` and of the rest of the source. */
+  gunzip(head: Uint8Array): void {
+    const compressed = new ReadableStream<Uint8Array>({
+      start: (controller) => controller.enqueue(head),
+      pull: async (controller) => {
+        const { n, buffer } = await this.#readRaw(new Uint8Array(READ_BYTES), 0);
+        if (n === null) controller.close();
+        else controller.enqueue(buffer.subarray(0, n));
+      },
+      cancel: (reason) => (this.#byob ?? this.#chunks!).cancel(reason),
+    });
+    this.#gunzipped = compressed.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+    ).getReader();
+  }
+
+  async #readRaw(
+    buffer: Uint8Array,
+    at: number,
+  ): Promise<{ n: number | null; buffer: Uint8Array }> {
+    if (this.#byob) {
+      const { value, done } = await this.#byob.read(buffer.subarray(at));
+      if (value) buffer = new Uint8Array(value.buffer);
+      if (done || !value) return { n: null, buffer };
+      this.#stats.bytes += value.length;
+      return { n: value.length, buffer };
+    }
+    if (!this.#rawPending) {
+      const { value, done } = await this.#chunks!.read();
+      if (done) return { n: null, buffer };
+      this.#stats.bytes += value.length;
+      this.#rawPending = value;
+    }
+    return { n: copy(this.#rawPending, buffer, at, (rest) => this.#rawPending = rest), buffer };
+  }
+}
+
+/** Copy what fits of `chunk` into `buffer` at `at`; `keep` gets the rest (undefined when none). */
+function copy(
+  chunk: Uint8Array,
+  buffer: Uint8Array,
+  at: number,
+  keep: (rest: Uint8Array | undefined) => void,
+): number {
+  const n = Math.min(chunk.length, buffer.length - at);
+  buffer.set(n === chunk.length ? chunk : chunk.subarray(0, n), at);
+  keep(n === chunk.length ? undefined : chunk.subarray(n));
+  return n;
 }
 
 function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
