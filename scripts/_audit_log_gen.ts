@@ -8,6 +8,7 @@
  * a few legacy Secret tokens, people with kubectl, watches (two stages each), denied requests
  * and failed logins. Deterministic for a seed; streamed to disk in large chunks.
  */
+import { mulberry32 as prng } from "./_prng.ts";
 
 /** How much to write, and from which seed. */
 export interface GenerateOptions {
@@ -30,18 +31,6 @@ export interface GenerateResult {
 }
 
 const DAY_MS = 86_400_000;
-
-/** mulberry32: small, fast, good enough for a benchmark's mix. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(rand: () => number, n: number): string {
   let s = "";

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { staticGraph as graphOf } from "../_graph.ts";
+
+const staticGraph = (paths: string[]) => graphOf(import.meta.url, paths);
 
 /**
  * The modules a cache hit of `exec-credential` loads: the entry, the command tree, the command,
@@ -11,43 +13,6 @@ const HIT_PATH = [
   "../../src/commands/exec_credential.ts",
   "../../src/kubeconfig/resolve.ts",
 ];
-
-interface Dependency {
-  specifier: string;
-  code?: { specifier: string };
-  isDynamic?: boolean;
-}
-
-/** The modules that `roots` load statically (and through each other), not their dynamic imports. */
-async function staticGraph(paths: string[]): Promise<Set<string>> {
-  const roots = paths.map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  const loaded = new Set<string>();
-  for (const root of roots) {
-    const info = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", root],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(info.code, 0, new TextDecoder().decode(info.stderr));
-    const graph = JSON.parse(new TextDecoder().decode(info.stdout));
-    const modules = new Map<string, { dependencies?: Dependency[] }>(
-      graph.modules.map((m: { specifier: string }) => [m.specifier, m]),
-    );
-    const rootSpecifier = graph.roots[0];
-    const queue = [rootSpecifier];
-    const seen = new Set<string>();
-    while (queue.length) {
-      const s = queue.pop()!;
-      if (seen.has(s)) continue;
-      seen.add(s);
-      loaded.add(s);
-      for (const d of modules.get(s)?.dependencies ?? []) {
-        if (d.code && !d.isDynamic) queue.push(d.code.specifier);
-      }
-    }
-  }
-  return loaded;
-}
 
 Deno.test("the exec-credential cache hit path loads no Kubernetes client, HTTP or JWT library", async () => {
   const loaded = await staticGraph(HIT_PATH);

@@ -5,6 +5,7 @@ import { readYamlPackage } from "../../src/kubeconfig/_yaml.ts";
 import { renderKubeconfig } from "../apiserver/_kubeconfig.ts";
 import { KUBECONFIG_SAMPLES } from "./_kubeconfig_samples.ts";
 import { testdata, withTempDir } from "./_helpers.ts";
+import { mulberry32 as prng } from "../../scripts/_prng.ts";
 
 /** What the yaml package makes of a text, with the options kubeconfigs are read with. */
 function yamlPackage(text: string): { value: unknown } | { error: string } {
@@ -20,18 +21,6 @@ function assertReadsLikeYamlPackage(text: string) {
   const fast = readFastYaml(text);
   assert.notEqual(fast, undefined, `declined:\n${text}`);
   assert.deepStrictEqual({ value: fast }, yamlPackage(text));
-}
-
-/** A deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("readFastYaml() reads what kubeconfig writers write, as the yaml package does", async (t) => {

@@ -3,20 +3,9 @@ import nodePath from "node:path";
 import * as posix from "../../src/path/posix.ts";
 import * as windows from "../../src/path/windows.ts";
 import { pathApi, runtimePath } from "../../src/path/platform.ts";
+import { mulberry32 as generator } from "../../scripts/_prng.ts";
 
 // Our path rules against node:path (the implementation they replace) on generated inputs.
-
-/** mulberry32: a small seeded generator, so that every run checks the same inputs. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Pieces that make the rules branch: separators of both kinds and their runs, dot segments,
 // drive letters (relative, absolute, other case), UNC and device roots, reserved names,
