@@ -1,7 +1,8 @@
 /**
  * A strict reader for the YAML that kubeconfig writers produce (kubectl, client-go, kind, k3s,
- * minikube, the cloud CLIs): block mappings and sequences, one-line scalars, `{}` and `[]`,
- * comments. It gives the value the yaml package would give with the options of
+ * minikube, the cloud CLIs): block mappings and sequences, one-line scalars, plain scalars of a
+ * mapping value wrapped over lines (go-yaml and PyYAML wrap long strings at 80 columns, e.g.
+ * the `installHint` of GKE's and EKS's exec plugins), `{}` and `[]`, comments. It gives the value the yaml package would give with the options of
  * readKubeconfigYaml (YAML 1.1 as go-yaml v2 reads it), or undefined when the text holds
  * anything it is not sure of; the caller then asks the yaml package, which also words the
  * errors. Loading the yaml package costs a CLI run ~30 ms (issue #12), reading this way ~0 ms.
@@ -32,6 +33,8 @@ interface Line {
   indent: number;
   /** The line without its indentation and trailing spaces; never empty, never a comment. */
   text: string;
+  /** Its index among all lines of the text (blank and comment lines included). */
+  row: number;
 }
 
 // Tabs (indentation rules differ), a CR outside CRLF, characters that are not printable in YAML
@@ -47,7 +50,9 @@ function significantLines(text: string): Line[] {
   if (body !== text && /^ *-/.test(body) && !body.startsWith("---")) decline();
   const lines: Line[] = [];
   let started = false;
-  for (const raw of body.split("\n")) {
+  const raws = body.split("\n");
+  for (let row = 0; row < raws.length; row++) {
+    const raw = raws[row];
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     const content = line.trimEnd();
     const start = content.length - content.trimStart().length;
@@ -62,7 +67,7 @@ function significantLines(text: string): Line[] {
       if (rest.startsWith("%") || /^(?:---|\.\.\.)(?: |$)/.test(rest)) decline();
     }
     started = true;
-    lines.push({ indent: start, text: rest });
+    lines.push({ indent: start, text: rest, row });
   }
   return lines;
 }
@@ -112,9 +117,38 @@ class BlockReader {
       // The yaml package lets a repeated key win (uniqueKeys: false); not worth re-creating.
       if (Object.hasOwn(out, entry.key)) decline();
       this.#at++;
-      out[entry.key] = entry.rest === "" ? this.#blockValue(indent, true) : inlineValue(entry.rest);
+      const next = this.#peek();
+      out[entry.key] = entry.rest === ""
+        ? this.#blockValue(indent, true)
+        : next !== undefined && next.indent > indent
+        ? this.#wrappedPlain(entry.rest, line.row, indent)
+        : inlineValue(entry.rest);
     }
     return out;
+  }
+
+  /**
+   * A mapping value's plain scalar that goes on over the next, more indented lines: its lines
+   * joined by one space (YAML's line folding). Declines a first line that is not a plain
+   * scalar or has a comment, a blank or comment line in between (folding keeps blank lines as
+   * newlines, and a comment ends the scalar), and continuation lines that could be anything but
+   * text (an indicator first, `: ` or ` #` inside).
+   */
+  #wrappedPlain(first: string, row: number, indent: number): string {
+    if (INDICATOR.test(first) || first[0] === "{" || first[0] === "[") decline();
+    const parts = [first];
+    for (let next = this.#peek(); next !== undefined && next.indent > indent; next = this.#peek()) {
+      if (next.row !== row + 1 || INDICATOR.test(next.text)) decline();
+      parts.push(next.text);
+      row = next.row;
+      this.#at++;
+    }
+    for (const part of parts) {
+      if (part.includes(" #") || part.includes(": ") || part.endsWith(":")) decline();
+    }
+    const text = parts.join(" ");
+    if (!obviouslyString(text)) decline();
+    return text;
   }
 
   #sequence(indent: number): unknown[] {
@@ -131,7 +165,7 @@ class BlockReader {
       } else if (keyLine(rest) !== undefined) {
         // `- key: value` starts a mapping at the column of its key: read it as its own line.
         const column = indent + line.text.length - rest.length;
-        this.#lines[this.#at] = { indent: column, text: rest };
+        this.#lines[this.#at] = { indent: column, text: rest, row: line.row };
         out.push(this.#mapping(column));
       } else {
         this.#at++;

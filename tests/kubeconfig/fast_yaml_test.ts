@@ -156,6 +156,46 @@ Deno.test("readFastYaml() reads what kubectl config set-* writes, and kubectl co
   });
 });
 
+Deno.test("readFastYaml() reads the installHint kubectl wraps over two lines (GKE's exec plugin)", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/config`;
+    const hint = "Install gke-gcloud-auth-plugin for use with kubectl by following " +
+      "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin";
+    // gcloud writes JSON-compatible YAML; any kubectl config command rewrites it with go-yaml.
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "gke", cluster: { server: "https://10.0.0.1" } }],
+        contexts: [{ name: "gke", context: { cluster: "gke", user: "gke" } }],
+        users: [{
+          name: "gke",
+          user: {
+            exec: {
+              apiVersion: "client.authentication.k8s.io/v1beta1",
+              command: "gke-gcloud-auth-plugin",
+              installHint: hint,
+              provideClusterInfo: true,
+            },
+          },
+        }],
+      }),
+    );
+    const out = await new Deno.Command("kubectl", {
+      args: ["config", "use-context", "gke", "--kubeconfig", file],
+      env: { KUBECONFIG: "" },
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const text = await Deno.readTextFile(file);
+    assert.match(text, /installHint: Install .* following\n +https:/, "kubectl wrapped it");
+    assertReadsLikeYamlPackage(text);
+    const users = (readFastYaml(text) as { users: { user: { exec: { installHint: string } } }[] })
+      .users;
+    assert.equal(users[0].user.exec.installHint, hint);
+  });
+});
+
 Deno.test("readFastYaml() gives the yaml package's value for what it reads", async (t) => {
   const cases: [string, string, unknown][] = [
     ["empty", "", null],
@@ -181,6 +221,22 @@ Deno.test("readFastYaml() gives the yaml package's value for what it reads", asy
       a: "6dae42f8-4368",
       b: "12ms",
     }],
+    ["a wrapped plain scalar", "a: b\n  c\n   d#e\nf: g\n", { a: "b c d#e", f: "g" }],
+    ["a wrapped scalar that looks like a number first", "a: 1\n  2\n", { a: "1 2" }],
+    ["a wrapped scalar in a sequence's mapping", "- a: b\n   c\n  d: e\n", [{ a: "b c", d: "e" }]],
+    [
+      "GKE's installHint, as kubectl writes it",
+      "exec:\n  installHint: Install gke-gcloud-auth-plugin for use with kubectl by following\n" +
+      "    https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin\n" +
+      "  provideClusterInfo: true\n",
+      {
+        exec: {
+          installHint: "Install gke-gcloud-auth-plugin for use with kubectl by following " +
+            "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin",
+          provideClusterInfo: true,
+        },
+      },
+    ],
   ];
   for (const [name, text, value] of cases) {
     await t.step(name, () => {
@@ -196,7 +252,14 @@ Deno.test("readFastYaml() declines what it does not read exactly", async (t) => 
     ["a tag", "a: !!str 1\n"],
     ["a literal block scalar", "a: |\n  b\n"],
     ["a folded block scalar", "a: >-\n  b\n"],
-    ["a multi-line plain scalar", "a: b\n  c\n"],
+    ["a wrapped plain scalar with a blank line (a newline)", "a: b\n\n  c\n"],
+    ["a wrapped plain scalar with a comment line", "a: b\n  # x\n  c\n"],
+    ["a wrapped plain scalar after a comment", "a: b # x\n  c\n"],
+    ["a wrapped plain scalar with a comment at its end", "a: b\n  c # d\n"],
+    ["a wrapped plain scalar with a dash line", "a: b\n  - c\n"],
+    ["a wrapped plain scalar with a quoted line", "a: b\n  'c'\n"],
+    ["a wrapped plain scalar with a nested key", "a: b\n  c: d\n"],
+    ["a wrapped quoted scalar", "a: 'b'\n  c\n"],
     ["a multi-line double-quoted scalar", 'a: "b\n  c"\n'],
     ["a multi-line single-quoted scalar", "a: 'b\n  c'\n"],
     ["a flow mapping with content", "a: {b: c}\n"],
@@ -489,7 +552,17 @@ class Generator {
         head = `${pad}${key}:`;
       }
       const kind = depth >= 4 ? 0 : this.#rand();
-      if (kind < 0.55) {
+      if (kind < 0.55 && !isSeq && this.#chance(0.1)) {
+        // A plain scalar wrapped over more indented lines, as go-yaml and PyYAML write long
+        // strings (tricky documents also wrap quoted and commented ones).
+        const plain = () => this.#tricky ? this.#scalar(false) : this.#pick(SAFE_SCALARS);
+        lines.push(`${head} ${plain()}${this.#tricky ? this.#comment() : ""}`);
+        for (let n = 1 + Math.floor(this.#rand() * 3); n > 0; n--) {
+          const more = " ".repeat(1 + Math.floor(this.#rand() * (this.#tricky ? 4 : 3)));
+          lines.push(`${pad}${more}${plain()}${this.#tricky ? this.#comment() : ""}`);
+          if (this.#tricky && this.#chance(0.05)) lines.push("");
+        }
+      } else if (kind < 0.55) {
         lines.push(`${head} ${this.#scalar(false)}${this.#comment()}${this.#spaces()}`);
       } else if (kind < 0.62) {
         lines.push(`${head} ${this.#pick(["{}", "[]"])}${this.#comment()}`);
