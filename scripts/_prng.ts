@@ -12,3 +12,12 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** {@link mulberry32} with the helpers generated tests use: an int below `n`, a pick, a chance. */
+export function seededRandom(seed: number) {
+  const next = mulberry32(seed);
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+  const chance = (p: number) => next() < p;
+  return { int, pick, chance };
+}

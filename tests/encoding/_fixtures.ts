@@ -17,24 +17,12 @@ import {
   utf8String,
 } from "../apiserver/_der.ts";
 import { toPem } from "../apiserver/_x509.ts";
+import { seededRandom } from "../../scripts/_prng.ts";
 
 export { toPem };
 
 /** A small deterministic PRNG (mulberry32), so a failure names its seed. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
-  const chance = (p: number) => next() < p;
-  return { int, pick, chance };
-}
+export const prng = seededRandom;
 
 /** One generated key with each PEM encoding node:crypto writes for it. */
 export interface TestKey {

@@ -16,6 +16,7 @@ import {
   type UsageSnapshot,
 } from "../../src/usage/model.ts";
 import { type ObservedRequest, requestKey } from "../../src/usage/request.ts";
+import { seededRandom as prng } from "../../scripts/_prng.ts";
 
 const AT = "2026-12-02T10:00:00Z";
 
@@ -31,22 +32,6 @@ function runtimeAt(
     env: (name) => extra.env?.[name] ?? real.env(name),
     uid: () => extra.uid ?? real.uid(),
   };
-}
-
-/** A small deterministic PRNG (mulberry32), so a failure names its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
-  const chance = (p: number) => next() < p;
-  return { int, pick, chance };
 }
 
 // Instants in several spellings of close moments, so that the store must compare them as
