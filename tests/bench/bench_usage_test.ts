@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateAuditLog } from "../../scripts/_audit_log_gen.ts";
-import { parseArgs, parseSize } from "../../scripts/bench_usage.ts";
+import { median, parseArgs, parseSize, summarizePairs } from "../../scripts/bench_usage.ts";
 import { readAuditEvents } from "../../src/usage/reader.ts";
 import type { AuditEvent } from "../../src/usage/event.ts";
 import { denoRuntime } from "../../src/runtime.ts";
@@ -101,14 +101,16 @@ Deno.test("bench_usage parses --size and its other arguments", async (t) => {
   assert.throws(() => parseSize("10"), /at least 1KB/);
   assert.deepEqual(parseArgs([]), {
     bytes: 1e9,
+    runs: 3,
     webhookSeconds: 20,
     skipWebhook: false,
     keep: false,
   });
   assert.deepEqual(
-    parseArgs(["--size=50MB", "--webhook-seconds", "5", "--skip-webhook", "--keep"]),
+    parseArgs(["--size=50MB", "--runs=5", "--webhook-seconds", "5", "--skip-webhook", "--keep"]),
     {
       bytes: 5e7,
+      runs: 5,
       webhookSeconds: 5,
       skipWebhook: true,
       keep: true,
@@ -116,6 +118,29 @@ Deno.test("bench_usage parses --size and its other arguments", async (t) => {
   );
   assert.equal(parseArgs(["--events", "2000000"]).events, 2_000_000);
   assert.throws(() => parseArgs(["--events", "many"]), /Invalid --events "many"/);
+  assert.throws(() => parseArgs(["--runs", "0"]), /Invalid --runs "0"/);
+  assert.throws(() => parseArgs(["--runs", "1.5"]), /Invalid --runs "1.5"/);
   assert.throws(() => parseArgs(["--sizes", "1"]), /Unknown argument "--sizes"/);
   assert.throws(() => parseArgs(["--size"]), /Missing value for --size/);
+});
+
+Deno.test("bench_usage's result is the median pair ratio, not the ratio of medians", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.throws(() => median([]), /median of nothing/);
+  // A slow minute slows both commands of its pair: pair ratios 2, 2.5 and 2.4.
+  const pairs = [
+    { jq: { seconds: 20, rssMb: 8 }, usage: { seconds: 10, rssMb: 300 } },
+    { jq: { seconds: 40, rssMb: 9 }, usage: { seconds: 16, rssMb: 310 } },
+    { jq: { seconds: 24, rssMb: 8 }, usage: { seconds: 10, rssMb: 290 } },
+  ];
+  assert.deepEqual(summarizePairs(pairs), {
+    ratio: 2.4,
+    minRatio: 2,
+    maxRatio: 2.5,
+    jqSeconds: 24,
+    usageSeconds: 10,
+    jqRssMb: 9,
+    usageRssMb: 310,
+  });
 });
