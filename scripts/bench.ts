@@ -15,6 +15,7 @@
  */
 import { join } from "node:path";
 import { startApiServer } from "../tests/apiserver/mod.ts";
+import { median } from "./_stats.ts";
 import { bundle } from "./bundle.ts";
 import { writeLauncher } from "./install.ts";
 
@@ -63,12 +64,6 @@ async function measure(argv: string[], env: Record<string, string>): Promise<Sam
     throw new Error(`${argv.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
   }
   return { ms: Number(ms), rssKb: Number(rss) };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((x, y) => x - y);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function runPair(pair: Pair, env: Record<string, string>) {

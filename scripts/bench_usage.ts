@@ -29,6 +29,7 @@ import { Agent, request } from "node:https";
 import { join } from "node:path";
 import { CertificateAuthority } from "../tests/apiserver/_pki.ts";
 import { generateAuditLog } from "./_audit_log_gen.ts";
+import { median } from "./_stats.ts";
 import { bundle } from "./bundle.ts";
 import { writeLauncher } from "./install.ts";
 
@@ -116,14 +117,6 @@ export interface PairSummary {
   /** The largest peak RSS over the runs. */
   jqRssMb: number;
   usageRssMb: number;
-}
-
-/** The median of `xs` (the mean of the middle two for an even count). */
-export function median(xs: number[]): number {
-  if (xs.length === 0) throw new Error("median of nothing");
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** Summarize timed pairs (at least one). */

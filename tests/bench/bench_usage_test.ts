@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateAuditLog } from "../../scripts/_audit_log_gen.ts";
-import { median, parseArgs, parseSize, summarizePairs } from "../../scripts/bench_usage.ts";
+import { parseArgs, parseSize, summarizePairs } from "../../scripts/bench_usage.ts";
+import { median } from "../../scripts/_stats.ts";
 import { readAuditEvents } from "../../src/usage/reader.ts";
 import type { AuditEvent } from "../../src/usage/event.ts";
 import { denoRuntime } from "../../src/runtime.ts";
