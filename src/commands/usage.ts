@@ -222,7 +222,7 @@ export async function loadSnapshot(
     incomplete.push(line);
   }
   ctx.log(6, `read ${stats.events} events, ${stats.lines} lines, ${stats.bytes} bytes`);
-  return { snapshot: aggregator.snapshot(), incomplete };
+  return { snapshot: aggregator.finish(), incomplete };
 }
 
 /** The part of a snapshot that the filters keep (-n, --service-account, --kind). */

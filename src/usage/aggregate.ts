@@ -137,6 +137,7 @@ export class UsageAggregator {
   #countedEarly = 0;
   #credentialIds = 0;
   #overflow: Record<string, number> = {};
+  #finished = false;
 
   constructor(options: AggregateOptions = {}) {
     if (options.since) this.#since = canonicalTime(options.since.toISOString());
@@ -144,6 +145,7 @@ export class UsageAggregator {
 
   /** Take one event into account. */
   add(event: AuditEvent): void {
+    if (this.#finished) throw new Error("UsageAggregator.add() after finish()");
     const stage = event.stage;
     const id = event.auditID;
     const final = stage === undefined || stage === "ResponseComplete" || stage === "Panic";
@@ -172,10 +174,29 @@ export class UsageAggregator {
 
   /** What the events said so far. Requests still waiting for their final stage are counted now. */
   snapshot(): UsageSnapshot {
+    return this.#snapshot(false);
+  }
+
+  /**
+   * {@link snapshot} at the end: the aggregator hands its records over, each credential's
+   * as it is converted, instead of copying them, so that the peak holds one copy of the
+   * credentials, not two. Nothing can be added afterwards.
+   */
+  finish(): UsageSnapshot {
+    const snapshot = this.#snapshot(true);
+    this.#finished = true;
+    return snapshot;
+  }
+
+  #snapshot(handOver: boolean): UsageSnapshot {
     for (const [id, event] of this.#pending) this.#countEarly(id, event);
     this.#pending.clear();
     const notes: string[] = [];
-    const credentials = [...this.#credentials.values()].map(credentialOf);
+    const credentials: CredentialUsage[] = [];
+    for (const [key, row] of this.#credentials) {
+      credentials.push(credentialOf(row, handOver));
+      if (handOver) this.#credentials.delete(key);
+    }
     const shared = credentials.filter((c) => c.kind === "service-account").length;
     if (shared > 0) {
       notes.push(
@@ -210,8 +231,8 @@ export class UsageAggregator {
       ...(this.#firstEvent ? { firstEvent: this.#firstEvent } : {}),
       ...(this.#lastEvent ? { lastEvent: this.#lastEvent } : {}),
       credentials,
-      issued: this.#issued.map((i) => ({ ...i })),
-      podDeletions: this.#podDeletions.map((d) => ({ ...d })),
+      issued: handOver ? this.#issued : this.#issued.map((i) => ({ ...i })),
+      podDeletions: handOver ? this.#podDeletions : this.#podDeletions.map((d) => ({ ...d })),
       notes,
       ...(Object.keys(overflow).length ? { overflow } : {}),
     };
@@ -415,15 +436,20 @@ function overflowed(row: Row, map: string): void {
   row.overflow[map] = (row.overflow[map] ?? 0) + 1;
 }
 
-/** A row as the snapshot holds it: records, copied (the aggregator goes on with its Maps). */
-function credentialOf(row: Row): CredentialUsage {
+/**
+ * A row as the snapshot holds it: records, copied (the aggregator goes on with its Maps), or
+ * with the row's own objects when `handOver` (it does not).
+ */
+function credentialOf(row: Row, handOver: boolean): CredentialUsage {
   const seen = (m: Map<string, Seen>) => {
     const out: Record<string, Seen> = {};
-    for (const [k, v] of m) out[k] = { ...v };
+    for (const [k, v] of m) out[k] = handOver ? v : { ...v };
     return out;
   };
   const made: Record<string, RequestUsage> = {};
-  for (const [k, v] of row.requestsMade) made[k] = { ...v, request: { ...v.request } };
+  for (const [k, v] of row.requestsMade) {
+    made[k] = handOver ? v : { ...v, request: { ...v.request } };
+  }
   const { sourceIPs, userAgents, requestsMade: _, impersonated, overflow, ...rest } = row;
   return {
     ...rest,
@@ -431,7 +457,7 @@ function credentialOf(row: Row): CredentialUsage {
     userAgents: seen(userAgents),
     requestsMade: made,
     ...(impersonated ? { impersonated: seen(impersonated) } : {}),
-    ...(overflow ? { overflow: { ...overflow } } : {}),
+    ...(overflow ? { overflow: handOver ? overflow : { ...overflow } } : {}),
   };
 }
 

@@ -287,3 +287,32 @@ Deno.test("requestKeyOf() agrees with requestKey(observedRequestOf())", async (t
     });
   }
 });
+
+Deno.test("UsageAggregator.finish() gives what snapshot() gives, and takes no more events", () => {
+  const extra = podExtra("web-1", "uid-1", "jti-1");
+  const events = [
+    event({ at: T0, extra, ips: ["10.0.0.5"], agent: "kubectl/v1.32" }),
+    event({ at: T1, extra, ips: ["203.0.113.9"], code: 403, as: "bob" }),
+    event({ at: T1, id: "w", stage: "ResponseStarted", verb: "watch", user: "carol" }),
+    event({ at: T2, user: "alice", verb: "delete", name: "web-1", code: 200 }),
+    event({
+      at: T2,
+      user: "alice",
+      verb: "create",
+      resource: "serviceaccounts",
+      subresource: "token",
+      name: "robot",
+      code: 201,
+    }),
+  ];
+  const a = new UsageAggregator();
+  const b = new UsageAggregator();
+  for (const e of events) {
+    a.add(e);
+    b.add(e);
+  }
+  const expected = a.snapshot();
+  assert.equal(expected.credentials.length, 3);
+  assert.deepEqual(b.finish(), expected);
+  assert.throws(() => b.add(events[0]), /after finish\(\)/);
+});
