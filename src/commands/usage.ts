@@ -11,6 +11,7 @@ import { atLeast, parseSeverity, SEVERITIES, type Severity } from "../audit/find
 import { parseKindList } from "../flags/kinds.ts";
 import { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_account.ts";
 import { readAuditEvents, type ReadStats } from "../usage/reader.ts";
+import { usageEventOfLine } from "../usage/event_line.ts";
 import { UsageAggregator } from "../usage/aggregate.ts";
 import type { CredentialKind, CredentialUsage, UsageSnapshot } from "../usage/model.ts";
 import {
@@ -202,6 +203,7 @@ export async function loadSnapshot(
   try {
     stats = await readAuditEvents(ctx.runtime, source, (event) => aggregator.add(event), {
       onProgress: progress.update,
+      eventOfLine: usageEventOfLine,
     });
   } finally {
     progress.clear();

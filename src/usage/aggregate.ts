@@ -43,7 +43,7 @@
  *   no token). `responseObject` holds the token and is never read.
  * - Pod deletions: `delete pods` with a 2xx answer.
  */
-import { AUDIT_KEYS, type AuditEvent } from "./event.ts";
+import { AUDIT_KEYS, type AuditEvent, type AuditObjectRef, type AuditUser } from "./event.ts";
 import type {
   CredentialKind,
   CredentialUsage,
@@ -53,7 +53,8 @@ import type {
   TokenIssue,
   UsageSnapshot,
 } from "./model.ts";
-import { observedRequestOf } from "./request.ts";
+import { ownString } from "./event_line.ts";
+import { type ObservedRequest, observedRequestOf } from "./request.ts";
 
 /** How much the aggregator keeps; beyond these, values are counted in `overflow`. */
 export const LIMITS = {
@@ -108,31 +109,50 @@ interface Identity {
 
 const SA_PREFIX = "system:serviceaccount:";
 
-/** A credential while aggregating: Maps (cheap to grow and to size), turned into records at snapshot. */
+/**
+ * A credential while aggregating: Maps (cheap to grow and to size) from each value to its
+ * counts' index in the {@link Tally}, turned into records at snapshot.
+ */
 interface Row extends Identity {
+  /** Placeholders, in the place the record's keys take; the values are in the tally. */
   firstSeen: string;
   lastSeen: string;
   requests: number;
   denied: number;
-  sourceIPs: Map<string, Seen>;
-  userAgents: Map<string, Seen>;
-  requestsMade: Map<string, RequestUsage>;
-  impersonated?: Map<string, Seen>;
+  sourceIPs: Map<string, number>;
+  userAgents: Map<string, number>;
+  /** To the tally's index; the request itself is at that index's `aux` in `requests`. */
+  requestsMade: Map<string, number>;
+  impersonated?: Map<string, number>;
   overflow?: Record<string, number>;
+  /** The row's own counts in the tally. */
+  at: number;
+  /**
+   * The entry of each map that the row's last event used: a credential mostly comes from one
+   * address with one client, and comparing the value is cheaper than hashing it.
+   */
+  hot: { [map in SeenMap]?: { value: string; at: number } };
 }
+
+type SeenMap = "sourceIPs" | "userAgents" | "impersonated";
 
 /** Builds a {@link UsageSnapshot} from audit events, one `add()` at a time. */
 export class UsageAggregator {
-  #since?: string;
+  #since?: Time;
   #credentials = new Map<string, Row>();
+  #tally = new Tally();
+  /** The requests of the `requestsMade` entries, by their tally's `aux`. */
+  #requests: ObservedRequest[] = [];
   #entries = 0;
   #issued: TokenIssue[] = [];
   #podDeletions: PodDeletion[] = [];
   #pending = new Map<string, AuditEvent>();
   #counted = new Map<string, true>();
+  /** The auditIDs of both, counted by a hash of their end: most events need no lookup. */
+  #ids = new IdFilter();
   #events = 0;
-  #firstEvent?: string;
-  #lastEvent?: string;
+  #firstEvent?: Time;
+  #lastEvent?: Time;
   #untimed = 0;
   #countedEarly = 0;
   #credentialIds = 0;
@@ -140,7 +160,7 @@ export class UsageAggregator {
   #finished = false;
 
   constructor(options: AggregateOptions = {}) {
-    if (options.since) this.#since = canonicalTime(options.since.toISOString());
+    if (options.since) this.#since = timeOfText(canonicalTime(options.since.toISOString())!);
   }
 
   /** Take one event into account. */
@@ -153,23 +173,34 @@ export class UsageAggregator {
       this.#count(event, false);
       return;
     }
+    const known = this.#ids.mayHave(id);
     if (!final) {
-      if (this.#counted.has(id) || this.#pending.has(id)) return;
-      this.#pending.set(id, event);
+      if (known && (this.#counted.has(id) || this.#pending.has(id))) return;
+      // Kept for a while: its own strings, not views of the line's text (event_line.ts).
+      this.#pending.set(ownString(id), ownEvent(event));
+      this.#ids.add(id);
       if (this.#pending.size > LIMITS.pending) {
         const [oldId, oldEvent] = this.#pending.entries().next().value!;
         this.#pending.delete(oldId);
+        this.#ids.remove(oldId);
         this.#countEarly(oldId, oldEvent);
       }
       return;
     }
-    // (The size checks spare hashing the auditID when, as usually, no stage but the last is logged.)
-    if (this.#pending.size > 0 && this.#pending.delete(id)) {
+    // (The filter spares hashing the auditID when, as usually, no stage but the last is logged.)
+    if (!known) {
+      this.#count(event, false);
+      return;
+    }
+    if (this.#pending.delete(id)) {
+      this.#ids.remove(id);
       this.#count(event, false);
       return;
     }
     // Counted already from an earlier stage: this final stage only tells whether it was denied.
-    this.#count(event, this.#counted.size > 0 && this.#counted.delete(id));
+    const counted = this.#counted.delete(id);
+    if (counted) this.#ids.remove(id);
+    this.#count(event, counted);
   }
 
   /** What the events said so far. Requests still waiting for their final stage are counted now. */
@@ -189,12 +220,15 @@ export class UsageAggregator {
   }
 
   #snapshot(handOver: boolean): UsageSnapshot {
-    for (const [id, event] of this.#pending) this.#countEarly(id, event);
+    for (const [id, event] of this.#pending) {
+      this.#ids.remove(id);
+      this.#countEarly(id, event);
+    }
     this.#pending.clear();
     const notes: string[] = [];
     const credentials: CredentialUsage[] = [];
     for (const [key, row] of this.#credentials) {
-      credentials.push(credentialOf(row, handOver));
+      credentials.push(credentialOf(row, this.#tally, this.#requests));
       if (handOver) this.#credentials.delete(key);
     }
     const shared = credentials.filter((c) => c.kind === "service-account").length;
@@ -228,8 +262,8 @@ export class UsageAggregator {
     const overflow = { ...this.#overflow };
     return {
       events: this.#events,
-      ...(this.#firstEvent ? { firstEvent: this.#firstEvent } : {}),
-      ...(this.#lastEvent ? { lastEvent: this.#lastEvent } : {}),
+      ...(this.#firstEvent ? { firstEvent: textOfTime(this.#firstEvent) } : {}),
+      ...(this.#lastEvent ? { lastEvent: textOfTime(this.#lastEvent) } : {}),
       credentials,
       issued: handOver ? this.#issued : this.#issued.map((i) => ({ ...i })),
       podDeletions: handOver ? this.#podDeletions : this.#podDeletions.map((d) => ({ ...d })),
@@ -240,71 +274,86 @@ export class UsageAggregator {
 
   #countEarly(id: string, event: AuditEvent): void {
     this.#countedEarly++;
-    this.#counted.set(id, true);
+    this.#counted.set(ownString(id), true);
+    this.#ids.add(id);
     if (this.#counted.size > LIMITS.counted) {
-      this.#counted.delete(this.#counted.keys().next().value!);
+      const oldest = this.#counted.keys().next().value!;
+      this.#counted.delete(oldest);
+      this.#ids.remove(oldest);
     }
     this.#count(event, false);
   }
 
   /** Count one request; `deniedOnly` when it was counted before and only its answer is new. */
   #count(event: AuditEvent, deniedOnly: boolean): void {
-    const at = timeOf(event);
-    if (at === undefined) {
+    // A view of the line's text (event_line.ts): read here, never kept (the tally keeps numbers).
+    const text = timeOf(event);
+    if (text === undefined) {
       if (!deniedOnly) this.#untimed++;
       return;
     }
-    if (this.#since !== undefined && at < this.#since) return;
+    const hi = timeHi(text);
+    const lo = timeLo(text);
+    const since = this.#since;
+    if (since !== undefined && (hi < since.hi || (hi === since.hi && lo < since.lo))) return;
     const code = event.responseStatus?.code;
     const denied = code === 401 || code === 403;
+    const tally = this.#tally;
     // The key alone first: the full identity (a few objects) only for a new row.
     let who = identify(event, false);
     let row = this.#credentials.get(who.key);
     if (deniedOnly) {
       if (row && denied) {
-        row.denied++;
+        tally.deny(row.at);
         const key = requestKeyOf(event);
         const made = key === undefined ? undefined : row.requestsMade.get(key);
-        if (made) made.denied++;
+        if (made !== undefined) tally.deny(made);
       }
       return;
     }
     this.#events++;
-    if (this.#firstEvent === undefined || at < this.#firstEvent) this.#firstEvent = at;
-    if (this.#lastEvent === undefined || at > this.#lastEvent) this.#lastEvent = at;
+    const first = this.#firstEvent;
+    if (first === undefined) {
+      this.#firstEvent = { hi, lo };
+      this.#lastEvent = { hi, lo };
+    } else {
+      if (hi < first.hi || (hi === first.hi && lo < first.lo)) this.#firstEvent = { hi, lo };
+      const last = this.#lastEvent!;
+      if (hi > last.hi || (hi === last.hi && lo > last.lo)) this.#lastEvent = { hi, lo };
+    }
     if (who.kind === "token") this.#credentialIds++;
     if (!row) {
       if (this.#credentials.size >= LIMITS.credentials) {
         this.#overflow.credentials = (this.#overflow.credentials ?? 0) + 1;
         return;
       }
-      who = identify(event, true);
+      who = ownIdentity(identify(event, true));
       row = {
         ...who,
-        firstSeen: at,
-        lastSeen: at,
+        firstSeen: "",
+        lastSeen: "",
         requests: 0,
         denied: 0,
         sourceIPs: new Map(),
         userAgents: new Map(),
         requestsMade: new Map(),
+        at: tally.open(hi, lo),
+        hot: {},
       };
       this.#credentials.set(who.key, row);
-    } else {
-      if (at < row.firstSeen) row.firstSeen = at;
-      if (at > row.lastSeen) row.lastSeen = at;
+    } else if (!row.node && extra(event, AUDIT_KEYS.nodeName)) {
       // A later event may name what an earlier one did not (the Node of a Pod-bound token).
-      if (!row.node && extra(event, AUDIT_KEYS.nodeName)) row.node = identify(event, true).node;
+      row.node = ownIdentity(identify(event, true)).node;
     }
-    row.requests++;
-    if (denied) row.denied++;
+    tally.see(row.at, hi, lo);
+    if (denied) tally.deny(row.at);
     const ips = event.sourceIPs;
     if (Array.isArray(ips)) {
       for (let i = 0; i < ips.length; i++) {
         const ip = ips[i];
         // The same address twice in one chain counts once for the request.
         if (typeof ip === "string" && ips.indexOf(ip) === i) {
-          this.#see(row, "sourceIPs", ip, at, LIMITS.sourceIPs);
+          this.#see(row, "sourceIPs", ip, hi, lo, LIMITS.sourceIPs);
         }
       }
     }
@@ -314,44 +363,46 @@ export class UsageAggregator {
         row,
         "userAgents",
         agent.length > LIMITS.userAgentChars ? agent.slice(0, LIMITS.userAgentChars) : agent,
-        at,
+        hi,
+        lo,
         LIMITS.userAgents,
       );
     }
     const impersonated = event.impersonatedUser?.username;
     if (typeof impersonated === "string") {
       row.impersonated ??= new Map();
-      this.#see(row, "impersonated", impersonated, at, LIMITS.impersonated);
+      this.#see(row, "impersonated", impersonated, hi, lo, LIMITS.impersonated);
     }
     const key = requestKeyOf(event);
     if (key !== undefined) {
       const made = row.requestsMade.get(key);
-      if (made) {
-        made.count++;
-        if (at < made.first) made.first = at;
-        if (at > made.last) made.last = at;
-        if (denied) made.denied++;
+      if (made !== undefined) {
+        tally.see(made, hi, lo);
+        if (denied) tally.deny(made);
       } else if (
         row.requestsMade.size < LIMITS.requestsMade && this.#entries < LIMITS.entries
       ) {
         this.#entries++;
-        const request = observedRequestOf(event)!;
-        row.requestsMade.set(key, { request, count: 1, first: at, last: at, denied: +denied });
+        const at = tally.open(hi, lo, this.#requests.length);
+        this.#requests.push(ownRequest(observedRequestOf(event)!));
+        tally.see(at, hi, lo);
+        if (denied) tally.deny(at);
+        row.requestsMade.set(ownString(key), at);
       } else overflowed(row, "requestsMade");
       const ref = event.objectRef;
       const verb = event.verb;
       if (ref?.resource === "serviceaccounts" && ref.subresource === "token") {
-        if (verb === "create") this.#tokenIssue(event, at, code);
+        if (verb === "create") this.#tokenIssue(event, ownString(text), code);
       } else if (
         ref?.resource === "pods" && verb === "delete" && !ref.subresource && !ref.apiGroup &&
         typeof code === "number" && code >= 200 && code < 300 && ref.namespace && ref.name
       ) {
         if (this.#podDeletions.length < LIMITS.podDeletions) {
           this.#podDeletions.push({
-            namespace: ref.namespace,
-            name: ref.name,
-            ...(ref.uid ? { uid: ref.uid } : {}),
-            at,
+            namespace: ownString(ref.namespace),
+            name: ownString(ref.name),
+            ...(ref.uid ? { uid: ownString(ref.uid) } : {}),
+            at: ownString(text),
           });
         } else this.#overflow.podDeletions = (this.#overflow.podDeletions ?? 0) + 1;
       }
@@ -359,42 +410,43 @@ export class UsageAggregator {
   }
 
   /** Count `value` in one of a credential's maps, or in its overflow when the map (or the budget) is full. */
-  #see(
-    row: Row,
-    map: "sourceIPs" | "userAgents" | "impersonated",
-    value: string,
-    at: string,
-    limit: number,
-  ): void {
-    const record = row[map]!;
-    const seen = record.get(value);
-    if (seen) {
-      seen.count++;
-      if (at < seen.first) seen.first = at;
-      if (at > seen.last) seen.last = at;
-      return;
+  #see(row: Row, map: SeenMap, value: string, hi: number, lo: number, limit: number): void {
+    const hot = row.hot[map];
+    let at = hot !== undefined && hot.value === value ? hot.at : -1;
+    if (at === -1) {
+      const record = row[map]!;
+      at = record.get(value) ?? -1;
+      if (at === -1) {
+        if (record.size >= limit || this.#entries >= LIMITS.entries) {
+          overflowed(row, map);
+          return;
+        }
+        this.#entries++;
+        at = this.#tally.open(hi, lo);
+        record.set(ownString(value), at);
+      }
+      if (hot === undefined) row.hot[map] = { value: ownString(value), at };
+      else {
+        hot.value = ownString(value);
+        hot.at = at;
+      }
     }
-    if (record.size >= limit || this.#entries >= LIMITS.entries) {
-      overflowed(row, map);
-      return;
-    }
-    this.#entries++;
-    record.set(value, { count: 1, first: at, last: at });
+    this.#tally.see(at, hi, lo);
   }
 
   #tokenIssue(event: AuditEvent, at: string, code: number | undefined): void {
     const ref = event.objectRef;
     if (!ref?.namespace || !ref.name) return;
-    const requester = event.user?.username ?? "";
+    const requester = ownString(event.user?.username ?? "");
     const issue: TokenIssue = {
       at,
       requester,
-      serviceAccount: { namespace: ref.namespace, name: ref.name },
+      serviceAccount: { namespace: ownString(ref.namespace), name: ownString(ref.name) },
     };
     const as = event.impersonatedUser?.username;
-    if (typeof as === "string") issue.as = as;
+    if (typeof as === "string") issue.as = ownString(as);
     const jti = jtiOf(event.annotations?.[AUDIT_KEYS.issuedCredentialId]);
-    if (jti) issue.jti = jti;
+    if (jti) issue.jti = ownString(jti);
     // The request body (a TokenRequest: audiences, expirationSeconds, boundObjectRef) holds no
     // token; the response body does, and is never looked at.
     const spec = (event.requestObject as { spec?: unknown } | undefined)?.spec;
@@ -405,7 +457,9 @@ export class UsageAggregator {
       };
       if (typeof expirationSeconds === "number") issue.expirationSeconds = expirationSeconds;
       if (boundObjectRef && typeof boundObjectRef.kind === "string") {
-        issue.boundObject = `${boundObjectRef.kind}/${String(boundObjectRef.name ?? "")}`;
+        issue.boundObject = ownString(
+          `${boundObjectRef.kind}/${String(boundObjectRef.name ?? "")}`,
+        );
       }
     }
     if (typeof code === "number") issue.code = code;
@@ -431,34 +485,324 @@ export function systemRequester(
   return requester.startsWith("system:");
 }
 
+/**
+ * A counting filter over strings: how many of the strings added (and not removed) share a slot
+ * with a string. A string added is never missed; one never added is mostly told apart without
+ * hashing it whole (slots by its last 8 characters: random hex in auditIDs).
+ */
+class IdFilter {
+  #counts = new Uint32Array(1 << 19);
+
+  add(id: string): void {
+    this.#counts[slotOf(id)]++;
+  }
+
+  remove(id: string): void {
+    this.#counts[slotOf(id)]--;
+  }
+
+  mayHave(id: string): boolean {
+    return this.#counts[slotOf(id)] !== 0;
+  }
+}
+
+function slotOf(id: string): number {
+  let h = id.length;
+  for (let i = id.length > 8 ? id.length - 8 : 0; i < id.length; i++) {
+    h = Math.imul(h ^ id.charCodeAt(i), 0x9e3779b1);
+  }
+  return (h ^ (h >>> 15)) & ((1 << 19) - 1);
+}
+
+/** {@link ownString} of every string of an identity. */
+function ownIdentity(id: Identity): Identity {
+  id.key = ownString(id.key);
+  id.username = ownString(id.username);
+  if (id.serviceAccount) {
+    id.serviceAccount = {
+      namespace: ownString(id.serviceAccount.namespace),
+      name: ownString(id.serviceAccount.name),
+    };
+  }
+  if (id.jti !== undefined) id.jti = ownString(id.jti);
+  if (id.legacySecret !== undefined) id.legacySecret = ownString(id.legacySecret);
+  if (id.pod) id.pod = ownRef(id.pod);
+  if (id.node) id.node = ownRef(id.node);
+  return id;
+}
+
+function ownRef(ref: { name: string; uid?: string }): { name: string; uid?: string } {
+  return ref.uid === undefined
+    ? { name: ownString(ref.name) }
+    : { name: ownString(ref.name), uid: ownString(ref.uid) };
+}
+
+/** {@link ownString} of every string of a request. */
+function ownRequest(r: ObservedRequest): ObservedRequest {
+  const own = { ...r };
+  for (const k of Object.keys(own) as (keyof ObservedRequest)[]) own[k] = ownString(own[k]!);
+  return own;
+}
+
+/**
+ * An event kept for later (waiting for its final stage), with its own strings: a copy of what
+ * the aggregator reads of it, and nothing else.
+ */
+function ownEvent(event: AuditEvent): AuditEvent {
+  const copy: AuditEvent = {};
+  for (const k of ["auditID", "stage", "requestURI", "verb", "userAgent"] as const) {
+    const v = event[k];
+    if (v !== undefined) copy[k] = typeof v === "string" ? ownString(v) : v;
+  }
+  for (const k of ["requestReceivedTimestamp", "stageTimestamp"] as const) {
+    const v = event[k];
+    if (v !== undefined) copy[k] = typeof v === "string" ? ownString(v) : v;
+  }
+  const { user, impersonatedUser, sourceIPs, objectRef, responseStatus, annotations } = event;
+  if (user !== undefined) copy.user = ownUser(user);
+  if (impersonatedUser !== undefined) copy.impersonatedUser = ownUser(impersonatedUser);
+  if (Array.isArray(sourceIPs)) copy.sourceIPs = sourceIPs.map(ownAny);
+  else if (sourceIPs !== undefined) copy.sourceIPs = sourceIPs;
+  if (objectRef && typeof objectRef === "object") {
+    const ref: AuditObjectRef = {};
+    for (const k of REF_KEYS) if (objectRef[k] !== undefined) ref[k] = ownAny(objectRef[k]);
+    copy.objectRef = ref;
+  } else if (objectRef !== undefined) copy.objectRef = objectRef;
+  if (responseStatus !== undefined) {
+    copy.responseStatus = responseStatus && typeof responseStatus === "object"
+      ? { code: responseStatus.code }
+      : responseStatus;
+  }
+  if (annotations && typeof annotations === "object") {
+    const kept: Record<string, string> = {};
+    for (const k of ANNOTATION_KEYS) {
+      if (annotations[k] !== undefined) kept[k] = ownAny(annotations[k]);
+    }
+    copy.annotations = kept;
+  } else if (annotations !== undefined) copy.annotations = annotations;
+  // JSON.parse's own values (the fast path never has a request body).
+  if (event.requestObject !== undefined) copy.requestObject = event.requestObject;
+  return copy;
+}
+
+const REF_KEYS = ["resource", "namespace", "name", "uid", "apiGroup", "subresource"] as const;
+const EXTRA_KEYS = [
+  AUDIT_KEYS.podName,
+  AUDIT_KEYS.podUid,
+  AUDIT_KEYS.nodeName,
+  AUDIT_KEYS.nodeUid,
+  AUDIT_KEYS.credentialId,
+];
+const ANNOTATION_KEYS = [
+  AUDIT_KEYS.legacyToken,
+  AUDIT_KEYS.legacyAutogeneratedSecret,
+  AUDIT_KEYS.legacyManualSecret,
+  AUDIT_KEYS.legacyInvalidated,
+  AUDIT_KEYS.issuedCredentialId,
+];
+
+function ownUser(user: AuditUser): AuditUser {
+  if (!user || typeof user !== "object") return user;
+  const copy: AuditUser = {};
+  if (user.username !== undefined) copy.username = ownAny(user.username);
+  const extra = user.extra;
+  if (extra && typeof extra === "object") {
+    const kept: Record<string, string[]> = {};
+    for (const k of EXTRA_KEYS) {
+      const v = extra[k];
+      if (v !== undefined) kept[k] = Array.isArray(v) ? v.map(ownAny) : v;
+    }
+    copy.extra = kept;
+  } else if (extra !== undefined) copy.extra = extra;
+  return copy;
+}
+
+/** {@link ownString} of a string; anything else as it is. */
+function ownAny<T>(v: T): T {
+  return (typeof v === "string" ? ownString(v) : v) as T;
+}
+
 function overflowed(row: Row, map: string): void {
   row.overflow ??= {};
   row.overflow[map] = (row.overflow[map] ?? 0) + 1;
 }
 
-/**
- * A row as the snapshot holds it: records, copied (the aggregator goes on with its Maps), or
- * with the row's own objects when `handOver` (it does not).
- */
-function credentialOf(row: Row, handOver: boolean): CredentialUsage {
-  const seen = (m: Map<string, Seen>) => {
+/** A row as the snapshot holds it: records of its own (the tally holds numbers). */
+function credentialOf(row: Row, tally: Tally, requests: ObservedRequest[]): CredentialUsage {
+  const seen = (m: Map<string, number>) => {
     const out: Record<string, Seen> = {};
-    for (const [k, v] of m) out[k] = handOver ? v : { ...v };
+    for (const [k, at] of m) {
+      out[k] = { count: tally.count(at), first: tally.first(at), last: tally.last(at) };
+    }
     return out;
   };
   const made: Record<string, RequestUsage> = {};
-  for (const [k, v] of row.requestsMade) {
-    made[k] = handOver ? v : { ...v, request: { ...v.request } };
+  for (const [k, at] of row.requestsMade) {
+    made[k] = {
+      request: { ...requests[tally.aux(at)] },
+      count: tally.count(at),
+      first: tally.first(at),
+      last: tally.last(at),
+      denied: tally.denied(at),
+    };
   }
-  const { sourceIPs, userAgents, requestsMade: _, impersonated, overflow, ...rest } = row;
+  const {
+    sourceIPs,
+    userAgents,
+    requestsMade: _,
+    impersonated,
+    overflow,
+    hot: _hot,
+    at,
+    ...rest
+  } = row;
   return {
     ...rest,
+    firstSeen: tally.first(at),
+    lastSeen: tally.last(at),
+    requests: tally.count(at),
+    denied: tally.denied(at),
     sourceIPs: seen(sourceIPs),
     userAgents: seen(userAgents),
     requestsMade: made,
     ...(impersonated ? { impersonated: seen(impersonated) } : {}),
-    ...(overflow ? { overflow: handOver ? overflow : { ...overflow } } : {}),
+    ...(overflow ? { overflow: { ...overflow } } : {}),
   };
+}
+
+/** An instant as two exact numbers: YYYYMMDD and HHMMSSffffff of its canonical text. */
+interface Time {
+  hi: number;
+  lo: number;
+}
+
+/**
+ * Counts, denials and first and last times of the rows and map entries, by index, in one typed
+ * array: numbers side by side instead of an object and two strings per entry, which is most of
+ * what the aggregate weighs and what each event touches.
+ */
+class Tally {
+  static readonly #WIDTH = 7; // count, denied, first hi, first lo, last hi, last lo, aux
+  #values = new Float64Array(Tally.#WIDTH * 4096);
+  #size = 0;
+
+  /** A new entry first and last seen at (hi, lo), not counted yet; `aux` is the caller's. */
+  open(hi: number, lo: number, aux = 0): number {
+    const w = Tally.#WIDTH;
+    if ((this.#size + 1) * w > this.#values.length) {
+      const grown = new Float64Array(this.#values.length * 2);
+      grown.set(this.#values);
+      this.#values = grown;
+    }
+    const at = this.#size++;
+    const v = this.#values;
+    const o = at * w;
+    v[o] = 0;
+    v[o + 1] = 0;
+    v[o + 2] = v[o + 4] = hi;
+    v[o + 3] = v[o + 5] = lo;
+    v[o + 6] = aux;
+    return at;
+  }
+
+  /** Count one use at (hi, lo). */
+  see(at: number, hi: number, lo: number): void {
+    const v = this.#values;
+    const o = at * Tally.#WIDTH;
+    v[o]++;
+    if (hi < v[o + 2] || (hi === v[o + 2] && lo < v[o + 3])) {
+      v[o + 2] = hi;
+      v[o + 3] = lo;
+    }
+    if (hi > v[o + 4] || (hi === v[o + 4] && lo > v[o + 5])) {
+      v[o + 4] = hi;
+      v[o + 5] = lo;
+    }
+  }
+
+  deny(at: number): void {
+    this.#values[at * Tally.#WIDTH + 1]++;
+  }
+
+  count(at: number): number {
+    return this.#values[at * Tally.#WIDTH];
+  }
+
+  denied(at: number): number {
+    return this.#values[at * Tally.#WIDTH + 1];
+  }
+
+  first(at: number): string {
+    const o = at * Tally.#WIDTH;
+    return this.#text(this.#values[o + 2], this.#values[o + 3]);
+  }
+
+  last(at: number): string {
+    const o = at * Tally.#WIDTH;
+    return this.#text(this.#values[o + 4], this.#values[o + 5]);
+  }
+
+  /** The last few texts made: the entries of a row share many of their times. */
+  #texts: { hi: number; lo: number; text: string }[] = [];
+
+  #text(hi: number, lo: number): string {
+    const texts = this.#texts;
+    for (let i = 0; i < texts.length; i++) {
+      const t = texts[i];
+      if (t.hi === hi && t.lo === lo) return t.text;
+    }
+    const text = textOfTime({ hi, lo });
+    if (texts.length === 8) texts.shift();
+    texts.push({ hi, lo, text });
+    return text;
+  }
+
+  aux(at: number): number {
+    return this.#values[at * Tally.#WIDTH + 6];
+  }
+}
+
+/** YYYYMMDD of a canonical time (see {@link canonicalTime}). */
+function timeHi(t: string): number {
+  return digits(t, 8, 2, digits(t, 5, 2, digits(t, 0, 4, 0)));
+}
+
+/** HHMMSSffffff of a canonical time. */
+function timeLo(t: string): number {
+  return digits(t, 20, 6, digits(t, 17, 2, digits(t, 14, 2, digits(t, 11, 2, 0))));
+}
+
+/** `v` followed by the `n` decimal digits of `t` from `from` on. */
+function digits(t: string, from: number, n: number, v: number): number {
+  for (let i = from; i < from + n; i++) v = v * 10 + t.charCodeAt(i) - 48;
+  return v;
+}
+
+function timeOfText(t: string): Time {
+  return { hi: timeHi(t), lo: timeLo(t) };
+}
+
+/** The positions of a canonical time's digits, last first. */
+const LO_DIGITS = [25, 24, 23, 22, 21, 20, 18, 17, 15, 14, 12, 11];
+const HI_DIGITS = [9, 8, 6, 5, 3, 2, 1, 0];
+const TIME_CODES = [..."0000-00-00T00:00:00.000000Z"].map((c) => c.charCodeAt(0));
+
+/**
+ * The canonical text of a {@link Time}: the same characters it was read from, as one flat
+ * string (pieces joined would keep a tree of them per time).
+ */
+function textOfTime(t: Time): string {
+  let v = t.lo;
+  for (const i of LO_DIGITS) {
+    TIME_CODES[i] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  v = t.hi;
+  for (const i of HI_DIGITS) {
+    TIME_CODES[i] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return String.fromCharCode.apply(null, TIME_CODES);
 }
 
 /** The first value of a `user.extra` entry. */

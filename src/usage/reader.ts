@@ -37,6 +37,11 @@ export interface ReadOptions {
   /** Called about every `progressEvery` lines with the running totals (for a progress line). */
   onProgress?: (stats: Readonly<ReadStats>) => void;
   progressEvery?: number;
+  /**
+   * A fast path for lines in one known shape (event_line.ts): the event on the line, or
+   * undefined to parse the line with `JSON.parse` as any other.
+   */
+  eventOfLine?: (line: string) => AuditEvent | undefined;
 }
 
 /**
@@ -59,7 +64,7 @@ export async function readAuditEvents(
     malformedSamples: [],
   };
   const every = options.progressEvery ?? 100_000;
-  const reader = new LineHandler(stats, onEvent, every, options.onProgress);
+  const reader = new LineHandler(stats, onEvent, every, options);
   if (source === "-") {
     const stream = runtime.stdin.readable?.() ?? streamOf(await runtime.stdin.readAll());
     stats.files++;
@@ -109,17 +114,19 @@ class LineHandler {
   #onEvent: (event: AuditEvent) => void;
   #every: number;
   #onProgress?: (stats: Readonly<ReadStats>) => void;
+  #eventOfLine?: (line: string) => AuditEvent | undefined;
 
   constructor(
     stats: ReadStats,
     onEvent: (event: AuditEvent) => void,
     every: number,
-    onProgress?: (stats: Readonly<ReadStats>) => void,
+    options: ReadOptions,
   ) {
     this.#stats = stats;
     this.#onEvent = onEvent;
     this.#every = every;
-    this.#onProgress = onProgress;
+    this.#onProgress = options.onProgress;
+    this.#eventOfLine = options.eventOfLine;
   }
 
   async read(file: string, stream: ReadableStream<Uint8Array>): Promise<void> {
@@ -157,6 +164,12 @@ class LineHandler {
     if (this.#onProgress && stats.lines % this.#every === 0) this.#onProgress(stats);
     const trimmed = text.trim();
     if (!trimmed) return;
+    const event = this.#eventOfLine?.(trimmed);
+    if (event !== undefined) {
+      stats.events++;
+      this.#onEvent(event);
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(trimmed);
@@ -254,7 +267,7 @@ class LineSplitter {
 }
 
 /** Bytes read at a time (a JSON line is decoded and parsed a buffer of lines at a time). */
-const READ_BYTES = 1 << 20;
+const READ_BYTES = 1 << 16;
 
 /**
  * A file's bytes, read into the caller's buffer: by BYOB reads straight into it when the stream

@@ -316,3 +316,50 @@ Deno.test("UsageAggregator.finish() gives what snapshot() gives, and takes no mo
   assert.deepEqual(b.finish(), expected);
   assert.throws(() => b.add(events[0]), /after finish\(\)/);
 });
+
+Deno.test("UsageAggregator keeps times to the microsecond, at day, month and year edges", () => {
+  // In text order, which is time order; the last is not a date, but has the API server's
+  // shape, so it is kept as written.
+  const times = [
+    "0000-01-01T00:00:00.000000Z",
+    "2024-02-29T23:59:59.999999Z",
+    "2024-03-01T00:00:00.000001Z",
+    "2026-12-31T11:59:00.000000Z",
+    "2026-12-31T12:01:00.000000Z",
+    "2026-12-31T23:59:59.999999Z",
+    "2027-01-01T00:00:00.000000Z",
+    "2027-01-01T00:00:01.000000Z",
+    "9999-12-31T23:59:59.999999Z",
+    "9999-99-99T99:99:99.999999Z",
+  ];
+  const shuffled = [5, 0, 9, 3, 7, 1, 8, 2, 6, 4].map((i) => times[i]);
+  const s = aggregate(shuffled.map((at, i) => event({ at, ips: [`10.0.0.${i % 2}`] })));
+  assert.equal(s.firstEvent, times[0]);
+  assert.equal(s.lastEvent, times[times.length - 1]);
+  const [c] = s.credentials;
+  assert.equal(c.firstSeen, times[0]);
+  assert.equal(c.lastSeen, times[times.length - 1]);
+  assert.equal(c.requests, times.length);
+  const sorted = (picked: string[]) => [picked.at(0), picked.at(-1)];
+  const even = shuffled.filter((_, i) => i % 2 === 0).sort();
+  const odd = shuffled.filter((_, i) => i % 2 === 1).sort();
+  assert.deepEqual(
+    [c.sourceIPs["10.0.0.0"].first, c.sourceIPs["10.0.0.0"].last],
+    sorted(even),
+  );
+  assert.deepEqual([c.sourceIPs["10.0.0.1"].first, c.sourceIPs["10.0.0.1"].last], sorted(odd));
+  const [made] = Object.values(c.requestsMade);
+  assert.deepEqual([made.first, made.last, made.count], [times[0], times.at(-1), times.length]);
+  // One event each: the time as it came, or in the canonical shape when it came in another.
+  const one = aggregate([
+    event({ at: "2026-11-01T01:00:00+01:00", user: "alice" }),
+    event({ at: "2026-02-28T23:59:59.5Z", user: "bob" }),
+  ]);
+  assert.deepEqual(
+    one.credentials.map((c) => [c.username, c.firstSeen, c.lastSeen]),
+    [
+      ["alice", "2026-11-01T00:00:00.000000Z", "2026-11-01T00:00:00.000000Z"],
+      ["bob", "2026-02-28T23:59:59.500000Z", "2026-02-28T23:59:59.500000Z"],
+    ],
+  );
+});
