@@ -141,8 +141,11 @@ export class UsageAggregator {
   #since?: Time;
   #credentials = new Map<string, Row>();
   #tally = new Tally();
-  /** The requests of the `requestsMade` entries, by their tally's `aux`. */
-  #requests: ObservedRequest[] = [];
+  /**
+   * The requests of the `requestsMade` entries, by their tally's `aux`; undefined for one that
+   * its key spells out (nearly all), which is then read back from the key at the snapshot.
+   */
+  #requests: (ObservedRequest | undefined)[] = [];
   #entries = 0;
   #issued: TokenIssue[] = [];
   #podDeletions: PodDeletion[] = [];
@@ -384,7 +387,12 @@ export class UsageAggregator {
       ) {
         this.#entries++;
         const at = tally.open(hi, lo, this.#requests.length);
-        this.#requests.push(ownRequest(observedRequestOf(event)!));
+        const request = observedRequestOf(event)!;
+        this.#requests.push(
+          JSON.stringify(request) === JSON.stringify(requestOfKey(key))
+            ? undefined
+            : ownRequest(request),
+        );
         tally.see(at, hi, lo);
         if (denied) tally.deny(at);
         row.requestsMade.set(ownString(key), at);
@@ -399,9 +407,9 @@ export class UsageAggregator {
       ) {
         if (this.#podDeletions.length < LIMITS.podDeletions) {
           this.#podDeletions.push({
-            namespace: ownString(ref.namespace),
-            name: ownString(ref.name),
-            ...(ref.uid ? { uid: ownString(ref.uid) } : {}),
+            namespace: ownAny(ref.namespace),
+            name: ownAny(ref.name),
+            ...(ref.uid ? { uid: ownAny(ref.uid) } : {}),
             at: ownString(text),
           });
         } else this.#overflow.podDeletions = (this.#overflow.podDeletions ?? 0) + 1;
@@ -437,11 +445,11 @@ export class UsageAggregator {
   #tokenIssue(event: AuditEvent, at: string, code: number | undefined): void {
     const ref = event.objectRef;
     if (!ref?.namespace || !ref.name) return;
-    const requester = ownString(event.user?.username ?? "");
+    const requester = ownAny(event.user?.username ?? "");
     const issue: TokenIssue = {
       at,
       requester,
-      serviceAccount: { namespace: ownString(ref.namespace), name: ownString(ref.name) },
+      serviceAccount: { namespace: ownAny(ref.namespace), name: ownAny(ref.name) },
     };
     const as = event.impersonatedUser?.username;
     if (typeof as === "string") issue.as = ownString(as);
@@ -540,7 +548,7 @@ function ownRef(ref: { name: string; uid?: string }): { name: string; uid?: stri
 /** {@link ownString} of every string of a request. */
 function ownRequest(r: ObservedRequest): ObservedRequest {
   const own = { ...r };
-  for (const k of Object.keys(own) as (keyof ObservedRequest)[]) own[k] = ownString(own[k]!);
+  for (const k of Object.keys(own) as (keyof ObservedRequest)[]) own[k] = ownAny(own[k]!);
   return own;
 }
 
@@ -628,7 +636,11 @@ function overflowed(row: Row, map: string): void {
 }
 
 /** A row as the snapshot holds it: records of its own (the tally holds numbers). */
-function credentialOf(row: Row, tally: Tally, requests: ObservedRequest[]): CredentialUsage {
+function credentialOf(
+  row: Row,
+  tally: Tally,
+  requests: (ObservedRequest | undefined)[],
+): CredentialUsage {
   const seen = (m: Map<string, number>) => {
     const out: Record<string, Seen> = {};
     for (const [k, at] of m) {
@@ -639,7 +651,7 @@ function credentialOf(row: Row, tally: Tally, requests: ObservedRequest[]): Cred
   const made: Record<string, RequestUsage> = {};
   for (const [k, at] of row.requestsMade) {
     made[k] = {
-      request: { ...requests[tally.aux(at)] },
+      request: { ...(requests[tally.aux(at)] ?? requestOfKey(k)) },
       count: tally.count(at),
       first: tally.first(at),
       last: tally.last(at),
@@ -690,7 +702,10 @@ class Tally {
   open(hi: number, lo: number, aux = 0): number {
     const w = Tally.#WIDTH;
     if ((this.#size + 1) * w > this.#values.length) {
-      const grown = new Float64Array(this.#values.length * 2);
+      // Doubling, but not beyond what the limits let the aggregate hold.
+      const most = (LIMITS.credentials + LIMITS.entries) * w;
+      const length = this.#values.length;
+      const grown = new Float64Array(length < most ? Math.min(length * 2, most) : length * 2);
       grown.set(this.#values);
       this.#values = grown;
     }
@@ -830,6 +845,11 @@ export function identityOf(event: AuditEvent): Identity {
 function identify(event: AuditEvent, full: boolean): Identity {
   const user = event.user;
   const username = typeof user?.username === "string" ? user.username : "";
+  if (!full && user?.extra) {
+    // The key of nearly every request on a current cluster, without the rest's objects.
+    const jti = jtiOf(extra(event, AUDIT_KEYS.credentialId));
+    if (jti) return { key: `token:${jti}`, kind: "token", username };
+  }
   let namespace: string | undefined;
   let name: string | undefined;
   if (username.startsWith(SA_PREFIX)) {
@@ -928,14 +948,39 @@ export function requestKeyOf(event: AuditEvent): string | undefined {
   if (typeof verb !== "string" || verb === "") return undefined;
   const ref = event.objectRef;
   if (ref && typeof ref.resource === "string" && ref.resource !== "") {
-    return `${verb}\u0000${ref.apiGroup ?? ""}\u0000${ref.resource}\u0000${
-      ref.subresource || ""
-    }\u0000${ref.namespace || ""}\u0000${ref.name || ""}`;
+    // One string, not a tree of the pieces that a template literal would build and every Map
+    // lookup would flatten (the same conversions: join, like a template, applies ToString).
+    return [
+      verb,
+      ref.apiGroup ?? "",
+      ref.resource,
+      ref.subresource || "",
+      ref.namespace || "",
+      ref.name || "",
+    ].join("\u0000");
   }
   const uri = event.requestURI;
   if (typeof uri !== "string" || !uri.startsWith("/")) return undefined;
   const q = uri.indexOf("?");
   return `${verb} ${q === -1 ? uri : uri.slice(0, q)}`;
+}
+
+/**
+ * The request a {@link requestKeyOf} key names, as {@link observedRequestOf} builds it, when the
+ * request's values are strings without the separators (the caller checks that it is the same).
+ */
+function requestOfKey(key: string): ObservedRequest {
+  const parts = key.split("\u0000");
+  if (parts.length !== 6) {
+    const space = key.indexOf(" ");
+    return { verb: key.slice(0, space), nonResourceURL: key.slice(space + 1) };
+  }
+  const [verb, apiGroup, resource, subresource, namespace, name] = parts;
+  const request: ObservedRequest = { verb, apiGroup, resource };
+  if (subresource) request.subresource = subresource;
+  if (namespace) request.namespace = namespace;
+  if (name) request.name = name;
+  return request;
 }
 
 /**

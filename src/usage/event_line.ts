@@ -25,6 +25,8 @@ const S = String.raw`[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x
 /** A JSON string without escapes (a value that has one makes the line take `JSON.parse`). */
 const PLAIN = String.raw`[^"\\\x00-\x1f]*`;
 const Q = `"${S}"`;
+/** metav1.MicroTime as the API server writes it. */
+const MICRO_TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z`;
 /** A captured string, without escapes. */
 const CP = `"(${PLAIN})"`;
 /** A captured string, escapes allowed (requestURI and userAgent: Go writes `&` as \u0026). */
@@ -84,7 +86,7 @@ const EVENT = new RegExp(
     user(true)
   }(?:,"impersonatedUser":${
     user(false)
-  })?(?:,"sourceIPs":\[((?:"${PLAIN}"(?:,"${PLAIN}")*)?)\])?(?:,"userAgent":${CQ})?(?:,"objectRef":${OBJECT_REF})?(?:,"responseStatus":${STATUS})?,"requestReceivedTimestamp":${CP},"stageTimestamp":${CP}(?:,"annotations":(${STRING_MAP}))?\}$`,
+  })?(?:,"sourceIPs":\[((?:"${PLAIN}"(?:,"${PLAIN}")*)?)\])?(?:,"userAgent":${CQ})?(?:,"objectRef":${OBJECT_REF})?(?:,"responseStatus":${STATUS})?,"requestReceivedTimestamp":"(${MICRO_TIME})","stageTimestamp":${Q}(?:,"annotations":(${STRING_MAP}))?\}$`,
 );
 
 /** Annotations that may hold one the aggregator reads (a \u escape can spell any name). */
@@ -102,8 +104,8 @@ export function usageEventOfLine(line: string): AuditEvent | undefined {
     stage: m[2],
     verb: m[4],
     user: m[5] === undefined ? {} : { username: m[5] },
+    // In the shape the aggregator takes as it is; it then never reads stageTimestamp.
     requestReceivedTimestamp: m[21],
-    stageTimestamp: m[22],
   };
   let extra: Record<string, string[]> | undefined;
   for (let i = 0; i < EXTRA_KEYS.length; i++) {
@@ -134,8 +136,16 @@ export function usageEventOfLine(line: string): AuditEvent | undefined {
   }
   // The aggregator reads the URI only for a request without a resource (a non-resource URL).
   if (resource === undefined || resource === "") event.requestURI = unescaped(m[3]);
-  if (m[20] !== undefined) event.responseStatus = { code: Number(m[20]) };
-  const annotations = m[23];
+  const code = m[20];
+  if (code !== undefined) {
+    // Three digits nearly always (the expression has checked they are digits).
+    event.responseStatus = {
+      code: code.length === 3 && code.charCodeAt(0) !== 45
+        ? code.charCodeAt(0) * 100 + code.charCodeAt(1) * 10 + code.charCodeAt(2) - 5328
+        : Number(code),
+    };
+  }
+  const annotations = m[22];
   if (annotations !== undefined && WANTED_ANNOTATIONS.test(annotations)) {
     event.annotations = JSON.parse(annotations);
   }

@@ -363,3 +363,23 @@ Deno.test("UsageAggregator keeps times to the microsecond, at day, month and yea
     ],
   );
 });
+
+Deno.test("UsageAggregator reports each request as the event named it", () => {
+  const base = event({ at: T0 });
+  const odd: AuditEvent[] = [
+    { ...base, auditID: "a", objectRef: { resource: "pods", namespace: "team", name: "a\u0000b" } },
+    { ...base, auditID: "b", objectRef: { resource: "pods", apiGroup: 5 as unknown as string } },
+    { ...base, auditID: "c", verb: "get x", objectRef: undefined, requestURI: "/y?z=1" },
+    { ...base, auditID: "d", verb: "get", objectRef: undefined, requestURI: "/healthz" },
+    {
+      ...base,
+      auditID: "e",
+      objectRef: { resource: "pods", subresource: "log", namespace: "team", name: "p" },
+    },
+  ];
+  const [c] = aggregate(odd).credentials;
+  assert.deepEqual(
+    Object.values(c.requestsMade).map((m) => m.request),
+    odd.map((e) => observedRequestOf(e)),
+  );
+});

@@ -58,15 +58,16 @@ Deno.test("readAuditEvents() reads a file's events in order, whatever the chunk 
   const dir = await Deno.makeTempDir();
   try {
     const file = join(dir, "audit.log");
-    // Long enough to span many reads of any buffer; the last line has no newline.
-    const text = lines(3000).slice(0, -1);
+    // Long enough to span reads (a megabyte) and the pieces decoded of each (64 KB); the last
+    // line has no newline.
+    const text = lines(30000).slice(0, -1);
     await Deno.writeTextFile(file, text);
     const { events, stats } = await read(denoRuntime(), file);
-    assert.deepEqual(ids(events), range(3000));
+    assert.deepEqual(ids(events), range(30000));
     assert.equal(events[5].userAgent, "client-é-☃-xxxxx");
     assert.deepEqual(
       { files: stats.files, bytes: stats.bytes, lines: stats.lines, events: stats.events },
-      { files: 1, bytes: encode(text).length, lines: 3000, events: 3000 },
+      { files: 1, bytes: encode(text).length, lines: 30000, events: 30000 },
     );
     await t.step("a line longer than any read, split inside a multi-byte character", async () => {
       const long = JSON.stringify({ auditID: "long", userAgent: "☃".repeat(1_500_000) });
