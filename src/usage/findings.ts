@@ -209,6 +209,29 @@ function ms(time: string): number {
 }
 
 /** Foreign IPs and use after the Pod's end; returns why the IP check was not made, if not. */
+/** Each snapshot's Pod deletions by namespace and name, in their order: one pass, not one a credential. */
+const deletionIndexes = new WeakMap<UsageSnapshot, Map<string, UsageSnapshot["podDeletions"]>>();
+
+/** The Pod deletions of a snapshot that may be of `namespace`/`name` (the caller compares). */
+function deletionsOf(
+  snapshot: UsageSnapshot,
+  namespace: string,
+  name: string,
+): UsageSnapshot["podDeletions"] {
+  let index = deletionIndexes.get(snapshot);
+  if (index === undefined) {
+    index = new Map();
+    for (const d of snapshot.podDeletions) {
+      const key = `${d.namespace}/${d.name}`;
+      const list = index.get(key);
+      if (list) list.push(d);
+      else index.set(key, [d]);
+    }
+    deletionIndexes.set(snapshot, index);
+  }
+  return index.get(`${namespace}/${name}`) ?? [];
+}
+
 function podFindings(
   c: CredentialUsage,
   snapshot: UsageSnapshot,
@@ -221,7 +244,7 @@ function podFindings(
   const podName = `${namespace}/${pod.name}`;
   const subject = credentialLabel(c);
   // Deleted in the events: a use well after the deletion is the token outliving its Pod.
-  for (const d of snapshot.podDeletions) {
+  for (const d of deletionsOf(snapshot, namespace, pod.name)) {
     if (d.namespace !== namespace || d.name !== pod.name) continue;
     if (d.uid && pod.uid && d.uid !== pod.uid) continue;
     // A Pod of the same name created after the deletion has other tokens: only a credential
