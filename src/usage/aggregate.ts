@@ -517,7 +517,7 @@ export function systemRequester(
 /**
  * A counting filter over strings: how many of the strings added (and not removed) share a slot
  * with a string. A string added is never missed; one never added is mostly told apart without
- * hashing it whole (slots by its last 8 characters: random hex in auditIDs).
+ * hashing it whole (slots by five of its characters: random hex in auditIDs).
  */
 class IdFilter {
   #counts = new Uint32Array(1 << 19);
@@ -536,9 +536,17 @@ class IdFilter {
 }
 
 function slotOf(id: string): number {
-  let h = id.length;
-  for (let i = id.length > 8 ? id.length - 8 : 0; i < id.length; i++) {
-    h = Math.imul(h ^ id.charCodeAt(i), 0x9e3779b1);
+  const n = id.length;
+  let h = n;
+  if (n < 5) {
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x9e3779b1);
+  } else {
+    // The last four characters and one from the middle: 20 bits of a UUID's random hex.
+    h = Math.imul(h ^ id.charCodeAt(n - 1), 0x9e3779b1);
+    h = Math.imul(h ^ id.charCodeAt(n - 2), 0x9e3779b1);
+    h = Math.imul(h ^ id.charCodeAt(n - 3), 0x9e3779b1);
+    h = Math.imul(h ^ id.charCodeAt(n - 4), 0x9e3779b1);
+    h = Math.imul(h ^ id.charCodeAt(n >> 1), 0x9e3779b1);
   }
   return (h ^ (h >>> 15)) & ((1 << 19) - 1);
 }

@@ -107,6 +107,19 @@ Deno.test("usageEventOfLine() takes the lines it can read exactly", async (t) =>
       "no username (a request that did not authenticate)",
       (s) => s.replace(/"user":\{.*?\}\},"sourceIPs"/, '"user":{},"sourceIPs"'),
     ],
+    ["another stage", (s) => s.replace('"ResponseComplete"', '"ResponseStarted"')],
+    [
+      "a stage that starts as the usual one",
+      (s) => s.replace('"ResponseComplete"', '"ResponseCompleted"'),
+    ],
+    [
+      "only a credential-id extra",
+      (s) =>
+        s.replace(
+          /,"authentication.kubernetes.io\/node-name.*\]\}\},"sourceIPs"/,
+          '}},"sourceIPs"',
+        ),
+    ],
     ["no extra", (s) => s.replace(/,"extra":\{[^}]*\}/, "")],
     ["other extra keys between the ones read", (s) =>
       s.replace(
