@@ -81,7 +81,8 @@ async function loadAggregate(): Promise<(events: AuditEvent[]) => UsageSnapshot>
         aggregator.add(e);
       }
     }
-    return aggregator.snapshot();
+    // The aggregator ends here: its records are handed over, not copied.
+    return aggregator.finish();
   };
 }
 

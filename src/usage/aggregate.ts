@@ -520,18 +520,19 @@ export function systemRequester(
  * hashing it whole (slots by five of its characters: random hex in auditIDs).
  */
 class IdFilter {
-  #counts = new Uint32Array(1 << 19);
+  /** Made at the first add: an aggregator of one webhook batch never needs it. */
+  #counts?: Uint32Array;
 
   add(id: string): void {
-    this.#counts[slotOf(id)]++;
+    (this.#counts ??= new Uint32Array(1 << 19))[slotOf(id)]++;
   }
 
   remove(id: string): void {
-    this.#counts[slotOf(id)]--;
+    this.#counts![slotOf(id)]--;
   }
 
   mayHave(id: string): boolean {
-    return this.#counts[slotOf(id)] !== 0;
+    return this.#counts !== undefined && this.#counts[slotOf(id)] !== 0;
   }
 }
 
@@ -724,7 +725,7 @@ interface Time {
  */
 class Tally {
   static readonly #WIDTH = 7; // count, denied, first hi, first lo, last hi, last lo, aux
-  #values = new Float64Array(Tally.#WIDTH * 4096);
+  #values = new Float64Array(Tally.#WIDTH * 256);
   #size = 0;
 
   /** A new entry first and last seen at (hi, lo), not counted yet; `aux` is the caller's. */
