@@ -10,6 +10,8 @@ import { createServer } from "node:https";
 import { runKubectl } from "./_cli.ts";
 import { admin, claims, clusterEntry, freshNamespace, tokenKubeconfig } from "./_cluster.ts";
 import { startTarget, type Target } from "./_target.ts";
+import { usageEventOfLine } from "../../src/usage/event_line.ts";
+import { usageFields } from "../usage/_events.ts";
 
 interface Event {
   kind?: string;
@@ -146,6 +148,27 @@ Deno.test("a request with a fresh service-account token is in the audit log with
 
     const text = await Deno.readTextFile(target.auditLogPath);
     assert.ok(!text.includes(token.split(".")[2]), "the token is not in the audit log");
+
+    // The server's own lines are the shape usage's fast path reads (src/usage/event_line.ts),
+    // and it reads them as JSON.parse does.
+    let metadata = 0;
+    const declined: string[] = [];
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      const parsed = JSON.parse(line);
+      if (parsed.level !== "Metadata") continue;
+      metadata++;
+      const fast = usageEventOfLine(line);
+      if (fast === undefined) declined.push(line.slice(0, 300));
+      else assert.deepEqual(usageFields(fast), usageFields(parsed), line);
+    }
+    assert.ok(metadata > 0);
+    assert.ok(
+      declined.length <= metadata / 20,
+      `${declined.length} of ${metadata} Metadata lines not taken, e.g.\n${
+        declined.slice(0, 3).join("\n")
+      }`,
+    );
   } finally {
     await target.close();
   }
