@@ -154,8 +154,8 @@ export class UsageAggregator {
   /** The auditIDs of both, counted by a hash of their end: most events need no lookup. */
   #ids = new IdFilter();
   #events = 0;
-  #firstEvent?: Time;
-  #lastEvent?: Time;
+  /** The tally's entry of all events counted (their first and last time). */
+  #span?: number;
   #untimed = 0;
   #countedEarly = 0;
   #credentialIds = 0;
@@ -266,8 +266,9 @@ export class UsageAggregator {
     const overflow = { ...this.#overflow };
     return {
       events: this.#events,
-      ...(this.#firstEvent ? { firstEvent: textOfTime(this.#firstEvent) } : {}),
-      ...(this.#lastEvent ? { lastEvent: textOfTime(this.#lastEvent) } : {}),
+      ...(this.#span !== undefined
+        ? { firstEvent: this.#tally.first(this.#span), lastEvent: this.#tally.last(this.#span) }
+        : {}),
       credentials,
       issued: handOver ? this.#issued : this.#issued.map((i) => ({ ...i })),
       podDeletions: handOver ? this.#podDeletions : this.#podDeletions.map((d) => ({ ...d })),
@@ -316,15 +317,7 @@ export class UsageAggregator {
       return;
     }
     this.#events++;
-    const first = this.#firstEvent;
-    if (first === undefined) {
-      this.#firstEvent = { hi, lo };
-      this.#lastEvent = { hi, lo };
-    } else {
-      if (hi < first.hi || (hi === first.hi && lo < first.lo)) this.#firstEvent = { hi, lo };
-      const last = this.#lastEvent!;
-      if (hi > last.hi || (hi === last.hi && lo > last.lo)) this.#lastEvent = { hi, lo };
-    }
+    tally.see(this.#span ??= tally.open(hi, lo), hi, lo);
     if (who.kind === "token") this.#credentialIds++;
     if (!row) {
       if (this.#credentials.size >= LIMITS.credentials) {
@@ -588,14 +581,7 @@ function ownRequest(r: ObservedRequest): ObservedRequest {
  */
 function ownEvent(event: AuditEvent): AuditEvent {
   const copy: AuditEvent = {};
-  for (const k of ["auditID", "stage", "requestURI", "verb", "userAgent"] as const) {
-    const v = event[k];
-    if (v !== undefined) copy[k] = typeof v === "string" ? ownString(v) : v;
-  }
-  for (const k of ["requestReceivedTimestamp", "stageTimestamp"] as const) {
-    const v = event[k];
-    if (v !== undefined) copy[k] = typeof v === "string" ? ownString(v) : v;
-  }
+  for (const k of EVENT_KEYS) if (event[k] !== undefined) copy[k] = ownAny(event[k]);
   const { user, impersonatedUser, sourceIPs, objectRef, responseStatus, annotations } = event;
   if (user !== undefined) copy.user = ownUser(user);
   if (impersonatedUser !== undefined) copy.impersonatedUser = ownUser(impersonatedUser);
@@ -623,6 +609,15 @@ function ownEvent(event: AuditEvent): AuditEvent {
   return copy;
 }
 
+const EVENT_KEYS = [
+  "auditID",
+  "stage",
+  "requestURI",
+  "verb",
+  "userAgent",
+  "requestReceivedTimestamp",
+  "stageTimestamp",
+] as const;
 const REF_KEYS = ["resource", "namespace", "name", "uid", "apiGroup", "subresource"] as const;
 const EXTRA_KEYS = [
   AUDIT_KEYS.podName,
@@ -733,7 +728,7 @@ class Tally {
     const w = Tally.#WIDTH;
     if ((this.#size + 1) * w > this.#values.length) {
       // Doubling, but not beyond what the limits let the aggregate hold.
-      const most = (LIMITS.credentials + LIMITS.entries) * w;
+      const most = (LIMITS.credentials + LIMITS.entries + 1) * w; // and the span of all events
       const length = this.#values.length;
       const grown = new Float64Array(length < most ? Math.min(length * 2, most) : length * 2);
       grown.set(this.#values);

@@ -18,7 +18,7 @@
  * whoever keeps one beyond the event must copy it ({@link ownString}), or it keeps that text
  * alive.
  */
-import { AUDIT_KEYS, type AuditEvent, type AuditObjectRef } from "./event.ts";
+import type { AuditEvent, AuditObjectRef } from "./event.ts";
 
 /** A JSON string's content: no quote, backslash or control character unless escaped. */
 const S = String.raw`[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*`;
@@ -37,38 +37,34 @@ const LIST = String.raw`\[(?:${Q}(?:,${Q})*)?\]`;
 const STRING_MAP = String.raw`\{(?:${Q}:${Q}(?:,${Q}:${Q})*)?\}`;
 /** The `user.extra` keys the aggregator reads, in the order Go writes map keys (sorted). */
 const EXTRA_KEYS = ["credential-id", "node-name", "node-uid", "pod-name", "pod-uid"];
-/** {@link EXTRA_KEYS} as AUDIT_KEYS names them. */
-const EXTRA_NAMES = [
-  AUDIT_KEYS.credentialId,
-  AUDIT_KEYS.nodeName,
-  AUDIT_KEYS.nodeUid,
-  AUDIT_KEYS.podName,
-  AUDIT_KEYS.podUid,
-];
+/** {@link EXTRA_KEYS} in full, as AUDIT_KEYS names them. */
+const EXTRA_NAMES = EXTRA_KEYS.map((key) => `authentication.kubernetes.io/${key}`);
 /**
  * An entry of a member list that follows `{` or a comma; the lookbehind takes the place of the
  * comma for the first entry (and `{` is followed by `"` or `}`, so `{,` never matches).
  */
 const SEP = String.raw`(?:(?<=\{)|,)`;
 /**
- * user.extra (map[string][]string), capturing the first value of each of {@link EXTRA_KEYS}:
+ * user.extra (map[string][]string), with `capture` capturing the first value of each of
+ * {@link EXTRA_KEYS}:
  * those keys in sorted order, each at most once, other keys (without escapes, so that none is
  * one of those keys spelled differently) anywhere between.
  */
-const EXTRA = (() => {
+const extra = (capture: boolean) => {
   const known = String.raw`authentication\.kubernetes\.io/(?:${EXTRA_KEYS.join("|")})`;
   const other = String.raw`(?:${SEP}"(?!${known}")${PLAIN}":${LIST})*`;
   let re = String.raw`\{(?=["}])${other}`;
   for (const key of EXTRA_KEYS) {
-    re += String
-      .raw`(?:${SEP}"authentication\.kubernetes\.io/${key}":\[(?:${CP}(?:,${Q})*)?\])?${other}`;
+    re += String.raw`(?:${SEP}"authentication\.kubernetes\.io/${key}":\[(?:${
+      capture ? CP : `"${PLAIN}"`
+    }(?:,${Q})*)?\])?${other}`;
   }
   return `${re}\\}`;
-})();
+};
 /** authentication.k8s.io UserInfo; `capture` takes the username and the extra's values. */
 const user = (capture: boolean) =>
   String.raw`\{(?:"username":${CP}(?:,"uid":${Q})?(?:,"groups":${LIST})?(?:,"extra":${
-    capture ? EXTRA : EXTRA.replaceAll("(", "(?:").replaceAll("(?:?", "(?")
+    extra(capture)
   })?)?\}`;
 /** metav1.StatusDetails without causes. */
 const DETAILS = String.raw`\{(?:${Q}:(?:${Q}|${NUMBER})(?:,${Q}:(?:${Q}|${NUMBER}))*)?\}`;
@@ -108,32 +104,13 @@ export function usageEventOfLine(line: string): AuditEvent | undefined {
     // In the shape the aggregator takes as it is; it then never reads stageTimestamp.
     requestReceivedTimestamp: m[21],
   };
-  // Only the first value of each is read. The two usual sets (a Pod-bound token on 1.30+, a
-  // token bound to nothing else) as literals, which V8 builds fastest.
-  const credential = m[6];
-  const others = m[7] !== undefined || m[8] !== undefined || m[9] !== undefined ||
-    m[10] !== undefined;
-  if (credential !== undefined && !others) {
-    event.user!.extra = { "authentication.kubernetes.io/credential-id": [credential] };
-  } else if (
-    credential !== undefined && m[7] !== undefined && m[8] !== undefined &&
-    m[9] !== undefined && m[10] !== undefined
-  ) {
-    event.user!.extra = {
-      "authentication.kubernetes.io/credential-id": [credential],
-      "authentication.kubernetes.io/node-name": [m[7]],
-      "authentication.kubernetes.io/node-uid": [m[8]],
-      "authentication.kubernetes.io/pod-name": [m[9]],
-      "authentication.kubernetes.io/pod-uid": [m[10]],
-    };
-  } else if (credential !== undefined || others) {
-    const extra: Record<string, string[]> = {};
-    for (let i = 0; i < EXTRA_KEYS.length; i++) {
-      const value = m[6 + i];
-      if (value !== undefined) extra[EXTRA_NAMES[i]] = [value];
-    }
-    event.user!.extra = extra;
+  let extra: Record<string, string[]> | undefined;
+  for (let i = 0; i < EXTRA_NAMES.length; i++) {
+    const value = m[6 + i];
+    // Only the first value of each is read.
+    if (value !== undefined) (extra ??= {})[EXTRA_NAMES[i]] = [value];
   }
+  if (extra) event.user!.extra = extra;
   if (m[11] !== undefined) event.impersonatedUser = { username: m[11] };
   const ips = m[12];
   if (ips !== undefined) {
