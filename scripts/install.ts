@@ -7,6 +7,7 @@
  */
 import { delimiter, join } from "node:path";
 import { bundle } from "./bundle.ts";
+import { V8_FLAGS } from "./v8_flags.ts";
 
 /** Write the launcher for `entry` into `binDir`; returns its path. */
 export async function writeLauncher(binDir: string, entry: string): Promise<string> {
@@ -14,7 +15,7 @@ export async function writeLauncher(binDir: string, entry: string): Promise<stri
   const path = join(binDir, "kubectl-token");
   const script = `#!/bin/sh
 # kubectl-token launcher written by 'deno task install'
-exec '${Deno.execPath()}' run --allow-all --no-prompt --quiet --no-config --no-lock '${entry}' "$@"
+exec '${Deno.execPath()}' run --allow-all --no-prompt --quiet --no-config --no-lock --v8-flags=${V8_FLAGS} '${entry}' "$@"
 `;
   const tmp = `${path}.tmp-${Deno.pid}`;
   await Deno.writeTextFile(tmp, script, { mode: 0o755 });

@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import { bundle } from "./bundle.ts";
+import { V8_FLAGS } from "./v8_flags.ts";
 import { type ArchiveEntry, tarGz, zip } from "./_archive.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -78,6 +79,7 @@ export const denoCompile: Compiler = async (target, entry, output) => {
       "--no-lock",
       "--allow-all",
       "--no-prompt",
+      `--v8-flags=${V8_FLAGS}`,
       "--target",
       target.triple,
       "--output",

@@ -13,6 +13,7 @@ import { parseServiceAccountFlag, type ServiceAccountRef } from "./_service_acco
 import { readAuditEvents, type ReadStats } from "../usage/reader.ts";
 import { usageEventOfLine } from "../usage/event_line.ts";
 import { UsageAggregator } from "../usage/aggregate.ts";
+import { HeapKeeper } from "../usage/heap.ts";
 import type { CredentialKind, CredentialUsage, UsageSnapshot } from "../usage/model.ts";
 import {
   type ClusterFacts,
@@ -199,10 +200,15 @@ export async function loadSnapshot(
   const source = request.auditLog!;
   const aggregator = new UsageAggregator({ since: request.since });
   const progress = progressLine(ctx.runtime.stderr);
+  const heap = ctx.runtime.heap?.();
+  const keeper = heap ? new HeapKeeper(heap) : undefined;
   let stats: ReadStats;
   try {
     stats = await readAuditEvents(ctx.runtime, source, (event) => aggregator.add(event), {
-      onProgress: progress.update,
+      onProgress: (s) => {
+        progress.update(s);
+        keeper?.check();
+      },
       eventOfLine: usageEventOfLine,
     });
   } finally {
@@ -223,8 +229,15 @@ export async function loadSnapshot(
     ctx.warn(line);
     incomplete.push(line);
   }
-  ctx.log(6, `read ${stats.events} events, ${stats.lines} lines, ${stats.bytes} bytes`);
-  return { snapshot: aggregator.finish(), incomplete };
+  const snapshot = aggregator.finish();
+  // What the aggregate held beyond the snapshot (its rows' maps) is garbage now.
+  if (keeper?.collections) keeper.collect();
+  ctx.log(
+    6,
+    `read ${stats.events} events, ${stats.lines} lines, ${stats.bytes} bytes` +
+      (keeper ? `; ${keeper.collections} heap collections` : ""),
+  );
+  return { snapshot, incomplete };
 }
 
 /** The part of a snapshot that the filters keep (-n, --service-account, --kind). */

@@ -220,6 +220,7 @@ export class UsageAggregator {
     const snapshot = this.#snapshot(true);
     this.#finished = true;
     this.#recent = [];
+    this.#seenKeys = [];
     return snapshot;
   }
 
@@ -232,7 +233,7 @@ export class UsageAggregator {
     const notes: string[] = [];
     const credentials: CredentialUsage[] = [];
     for (const [key, row] of this.#credentials) {
-      credentials.push(credentialOf(row, this.#tally, this.#requests));
+      credentials.push(credentialOf(row, this.#tally, this.#requests, handOver));
       if (handOver) this.#credentials.delete(key);
     }
     const shared = credentials.filter((c) => c.kind === "service-account").length;
@@ -407,6 +408,9 @@ export class UsageAggregator {
     }
   }
 
+  /** The key of each entry of a row's {@link SeenMap}s, by its index in the tally. */
+  #seenKeys: string[] = [];
+
   /** The last rows found, most recent first: a few credentials make most requests. */
   #recent: Row[] = [];
 
@@ -445,11 +449,15 @@ export class UsageAggregator {
         }
         this.#entries++;
         at = this.#tally.open(hi, lo);
-        record.set(ownString(value), at);
+        const own = ownString(value);
+        record.set(own, at);
+        this.#seenKeys[at] = own;
       }
-      if (hot === undefined) row.hot[map] = { value: ownString(value), at };
+      // The map's own key: a credential that alternates between two values makes no copies.
+      const key = this.#seenKeys[at];
+      if (hot === undefined) row.hot[map] = { value: key, at };
       else {
-        hot.value = ownString(value);
+        hot.value = key;
         hot.at = at;
       }
     }
@@ -660,11 +668,18 @@ function overflowed(row: Row, map: string): void {
   row.overflow[map] = (row.overflow[map] ?? 0) + 1;
 }
 
-/** A row as the snapshot holds it: records of its own (the tally holds numbers). */
+/**
+ * A row as the snapshot holds it: records of its own (the tally holds numbers). `lazy` (at
+ * {@link UsageAggregator.finish}): `requestsMade`, most of what a large snapshot weighs, is
+ * built from the tally each time it is read instead of once for every credential (see
+ * {@link CredentialUsage.requestsMade}), so that a report that goes through the credentials one
+ * at a time holds one credential's requests at a time.
+ */
 function credentialOf(
   row: Row,
   tally: Tally,
   requests: (ObservedRequest | undefined)[],
+  lazy: boolean,
 ): CredentialUsage {
   const seen = (m: Map<string, number>) => {
     const out: Record<string, Seen> = {};
@@ -673,16 +688,20 @@ function credentialOf(
     }
     return out;
   };
-  const made: Record<string, RequestUsage> = {};
-  for (const [k, at] of row.requestsMade) {
-    made[k] = {
-      request: { ...(requests[tally.aux(at)] ?? requestOfKey(k)) },
-      count: tally.count(at),
-      first: tally.first(at),
-      last: tally.last(at),
-      denied: tally.denied(at),
-    };
-  }
+  const requestsMade = row.requestsMade;
+  const made = () => {
+    const out: Record<string, RequestUsage> = {};
+    for (const [k, at] of requestsMade) {
+      out[k] = {
+        request: { ...(requests[tally.aux(at)] ?? requestOfKey(k)) },
+        count: tally.count(at),
+        first: tally.first(at),
+        last: tally.last(at),
+        denied: tally.denied(at),
+      };
+    }
+    return out;
+  };
   const {
     sourceIPs,
     userAgents,
@@ -693,7 +712,7 @@ function credentialOf(
     at,
     ...rest
   } = row;
-  return {
+  const credential: CredentialUsage = {
     ...rest,
     firstSeen: tally.first(at),
     lastSeen: tally.last(at),
@@ -701,10 +720,15 @@ function credentialOf(
     denied: tally.denied(at),
     sourceIPs: seen(sourceIPs),
     userAgents: seen(userAgents),
-    requestsMade: made,
+    requestsMade: lazy ? {} : made(),
     ...(impersonated ? { impersonated: seen(impersonated) } : {}),
     ...(overflow ? { overflow: { ...overflow } } : {}),
   };
+  // In its place among the keys (JSON output keeps their order), computed on each read.
+  if (lazy) {
+    Object.defineProperty(credential, "requestsMade", { enumerable: true, get: made });
+  }
+  return credential;
 }
 
 /** An instant as two exact numbers: YYYYMMDD and HHMMSSffffff of its canonical text. */
@@ -714,31 +738,26 @@ interface Time {
 }
 
 /**
- * Counts, denials and first and last times of the rows and map entries, by index, in one typed
- * array: numbers side by side instead of an object and two strings per entry, which is most of
- * what the aggregate weighs and what each event touches.
+ * Counts, denials and first and last times of the rows and map entries, by index, in typed
+ * arrays of 4,096 entries each: numbers side by side instead of an object and two strings per
+ * entry, which is most of what the aggregate weighs and what each event touches.
  */
 class Tally {
   static readonly #WIDTH = 7; // count, denied, first hi, first lo, last hi, last lo, aux
-  #values = new Float64Array(Tally.#WIDTH * 256);
+  /** Entries per page: pages of their own, so that growing never copies nor doubles. */
+  static readonly #PAGE_BITS = 12;
+  static readonly #PAGE_MASK = (1 << Tally.#PAGE_BITS) - 1;
+  #pages: Float64Array[] = [];
   #size = 0;
 
   /** A new entry first and last seen at (hi, lo), not counted yet; `aux` is the caller's. */
   open(hi: number, lo: number, aux = 0): number {
-    const w = Tally.#WIDTH;
-    if ((this.#size + 1) * w > this.#values.length) {
-      // Doubling, but not beyond what the limits let the aggregate hold.
-      const most = (LIMITS.credentials + LIMITS.entries + 1) * w; // and the span of all events
-      const length = this.#values.length;
-      const grown = new Float64Array(length < most ? Math.min(length * 2, most) : length * 2);
-      grown.set(this.#values);
-      this.#values = grown;
-    }
     const at = this.#size++;
-    const v = this.#values;
-    const o = at * w;
-    v[o] = 0;
-    v[o + 1] = 0;
+    if ((at & Tally.#PAGE_MASK) === 0) {
+      this.#pages.push(new Float64Array(Tally.#WIDTH << Tally.#PAGE_BITS));
+    }
+    const v = this.#pages[at >> Tally.#PAGE_BITS];
+    const o = (at & Tally.#PAGE_MASK) * Tally.#WIDTH;
     v[o + 2] = v[o + 4] = hi;
     v[o + 3] = v[o + 5] = lo;
     v[o + 6] = aux;
@@ -747,8 +766,8 @@ class Tally {
 
   /** Count one use at (hi, lo). */
   see(at: number, hi: number, lo: number): void {
-    const v = this.#values;
-    const o = at * Tally.#WIDTH;
+    const v = this.#pages[at >> Tally.#PAGE_BITS];
+    const o = (at & Tally.#PAGE_MASK) * Tally.#WIDTH;
     v[o]++;
     if (hi < v[o + 2] || (hi === v[o + 2] && lo < v[o + 3])) {
       v[o + 2] = hi;
@@ -760,26 +779,29 @@ class Tally {
     }
   }
 
+  /** The value at `field` of entry `at`. */
+  #get(at: number, field: number): number {
+    return this.#pages[at >> Tally.#PAGE_BITS][(at & Tally.#PAGE_MASK) * Tally.#WIDTH + field];
+  }
+
   deny(at: number): void {
-    this.#values[at * Tally.#WIDTH + 1]++;
+    this.#pages[at >> Tally.#PAGE_BITS][(at & Tally.#PAGE_MASK) * Tally.#WIDTH + 1]++;
   }
 
   count(at: number): number {
-    return this.#values[at * Tally.#WIDTH];
+    return this.#get(at, 0);
   }
 
   denied(at: number): number {
-    return this.#values[at * Tally.#WIDTH + 1];
+    return this.#get(at, 1);
   }
 
   first(at: number): string {
-    const o = at * Tally.#WIDTH;
-    return this.#text(this.#values[o + 2], this.#values[o + 3]);
+    return this.#text(this.#get(at, 2), this.#get(at, 3));
   }
 
   last(at: number): string {
-    const o = at * Tally.#WIDTH;
-    return this.#text(this.#values[o + 4], this.#values[o + 5]);
+    return this.#text(this.#get(at, 4), this.#get(at, 5));
   }
 
   /** The last few texts made: the entries of a row share many of their times. */
@@ -798,7 +820,7 @@ class Tally {
   }
 
   aux(at: number): number {
-    return this.#values[at * Tally.#WIDTH + 6];
+    return this.#get(at, 6);
   }
 }
 

@@ -161,6 +161,7 @@ function unescaped(s: string): string {
 export function ownString(s: string): string;
 export function ownString(s: string | undefined): string | undefined;
 export function ownString(s: string | undefined): string | undefined {
-  // Slicing a concatenation flattens it into a new string first: the view is of that copy.
-  return s === undefined || s.length < 13 ? s : `${s} `.slice(0, -1);
+  // A new flat string, exactly the same characters (lone surrogates too): not a concatenation
+  // (a tree of pieces) and not a slice of one (a view, whose header costs as much again).
+  return s === undefined || s.length < 13 ? s : JSON.parse(JSON.stringify(s));
 }

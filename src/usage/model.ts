@@ -57,8 +57,13 @@ export interface CredentialUsage {
   denied: number;
   sourceIPs: Record<string, Seen>;
   userAgents: Record<string, Seen>;
-  /** By `requestKey()` of request.ts. */
-  requestsMade: Record<string, RequestUsage>;
+  /**
+   * By `requestKey()` of request.ts. In a snapshot from `UsageAggregator.finish()` this is a
+   * getter that builds a new record from the aggregate on each read (a large snapshot's
+   * requests are never all in memory at once): read it once per use, and change a copy of the
+   * credential (`{ ...c }` copies the record), not the credential.
+   */
+  readonly requestsMade: Record<string, RequestUsage>;
   /**
    * Identities this credential impersonated (`Impersonate-User`), by user name: the requests
    * are counted for the acting credential, never for the impersonated account's tokens.

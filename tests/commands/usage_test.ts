@@ -380,3 +380,34 @@ Deno.test("parseSince() counts back from the pinned instant at every edge of the
     });
   }
 });
+
+Deno.test("usage collects the heap during a long read and after it, and reports the same", async () => {
+  // 110,000 lines: the heap is looked at every 100,000, once here.
+  const lines = Array.from({ length: 110_000 }, (_, i) =>
+    JSON.stringify(event({
+      at: `2026-12-01T10:${String(Math.floor(i / 2000) % 60).padStart(2, "0")}:00Z`,
+      user: `system:serviceaccount:team-${i % 7}:app`,
+      verb: i % 3 ? "get" : "list",
+      resource: "configmaps",
+      namespace: `team-${i % 7}`,
+    })));
+  await withLog(lines, async (path) => {
+    const args = ["usage", "--audit-log", path, "--offline", "-o", "json", "-v=6"];
+    const plain = runtimeFor("/nonexistent");
+    plain.runtime.heap = () => undefined;
+    assert.equal(await main(args, plain.runtime), 0);
+    assert.match(plain.stderr.text, /read 110000 events, 110000 lines, \d+ bytes\n/);
+
+    let collections = 0;
+    const kept = runtimeFor("/nonexistent");
+    // Always past any threshold: each look collects.
+    kept.runtime.heap = () => ({ used: () => 1e12, collect: () => void collections++ });
+    assert.equal(await main(args, kept.runtime), 0);
+    assert.equal(collections, 2, "once during the read, once after it");
+    assert.match(
+      kept.stderr.text,
+      /read 110000 events, 110000 lines, \d+ bytes; 2 heap collections/,
+    );
+    assert.equal(kept.stdout.text, plain.stdout.text);
+  });
+});

@@ -1,6 +1,7 @@
 /** Run kubectl-token as a process: directly, or as `kubectl token ...` through plugin discovery. */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { V8_FLAGS } from "../../scripts/v8_flags.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ENTRY = join(ROOT, "mod.ts");
@@ -26,7 +27,7 @@ export async function pluginBinDir(): Promise<string> {
   if (launcherDir) return launcherDir;
   const dir = await Deno.makeTempDir({ prefix: "kubectl-token-bin-" });
   const script = `#!/bin/sh\nexec '${Deno.execPath()}' run --allow-all --no-prompt --quiet ` +
-    `--cached-only --config '${join(ROOT, "deno.json")}' '${ENTRY}' "$@"\n`;
+    `--cached-only --v8-flags=${V8_FLAGS} --config '${join(ROOT, "deno.json")}' '${ENTRY}' "$@"\n`;
   await Deno.writeTextFile(join(dir, "kubectl-token"), script, { mode: 0o755 });
   launcherDir = dir;
   return dir;

@@ -1,5 +1,6 @@
 /** A stand-in for `deno compile`, so that everything after the compile step is tested here. */
 import type { Compiler } from "../../scripts/release.ts";
+import { V8_FLAGS } from "../../scripts/v8_flags.ts";
 
 /**
  * Writes, in place of each target's binary, a launcher that runs the real bundle with the
@@ -9,7 +10,7 @@ import type { Compiler } from "../../scripts/release.ts";
 export const standInCompiler: Compiler = async (_target, entry, output) => {
   const script =
     `#!/bin/sh\n# stand-in for a compiled kubectl-token\nexec '${Deno.execPath()}' run ` +
-    `--allow-all --no-prompt --quiet --no-config --no-lock '${entry}' "$@"\n`;
+    `--allow-all --no-prompt --quiet --no-config --no-lock --v8-flags=${V8_FLAGS} '${entry}' "$@"\n`;
   await Deno.writeTextFile(output, script, { mode: 0o755 });
 };
 

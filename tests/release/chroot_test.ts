@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { basename, dirname, join } from "node:path";
 import { bundle } from "../../scripts/bundle.ts";
+import { V8_FLAGS } from "../../scripts/v8_flags.ts";
 import { admin, claims, create, freshNamespace } from "../e2e/_cluster.ts";
 import { REAL_TARGET, startTarget } from "../e2e/_target.ts";
 import { sh } from "./_stand_in.ts";
@@ -86,7 +87,7 @@ Deno.test({
       await copyInto(root, Deno.execPath(), "/deno");
       await bundle(join(root, "app"), { commit: "chroot-test" });
       program = ["/deno", "run", "--allow-all", "--no-prompt", "--quiet", "--no-config"];
-      program.push("--no-lock", "/app/mod.js");
+      program.push("--no-lock", `--v8-flags=${V8_FLAGS}`, "/app/mod.js");
       // `deno run` wants a cache folder (a compiled binary does not): keep it inside /app.
       programEnv.DENO_DIR = "/app/.deno";
     }

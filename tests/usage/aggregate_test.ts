@@ -313,7 +313,16 @@ Deno.test("UsageAggregator.finish() gives what snapshot() gives, and takes no mo
   }
   const expected = a.snapshot();
   assert.equal(expected.credentials.length, 3);
-  assert.deepEqual(b.finish(), expected);
+  const finished = b.finish();
+  assert.deepEqual(finished, expected);
+  // Its requests are built on each read (never all held at once), the same each time, and
+  // printed in their place among the keys.
+  const c = finished.credentials[0];
+  assert.ok(Object.keys(c.requestsMade).length > 0);
+  assert.notEqual(c.requestsMade, c.requestsMade);
+  assert.deepEqual(c.requestsMade, expected.credentials[0].requestsMade);
+  assert.equal(JSON.stringify(finished), JSON.stringify(expected));
+  assert.deepEqual({ ...c }, expected.credentials[0]);
   assert.throws(() => b.add(events[0]), /after finish\(\)/);
 });
 
