@@ -53,7 +53,7 @@ import type {
   TokenIssue,
   UsageSnapshot,
 } from "./model.ts";
-import { ownString } from "./event_line.ts";
+import { copiedString, ownString } from "./event_line.ts";
 import { type ObservedRequest, observedRequestOf } from "./request.ts";
 
 /** How much the aggregator keeps; beyond these, values are counted in `overflow`. */
@@ -180,7 +180,7 @@ export class UsageAggregator {
     if (!final) {
       if (known && (this.#counted.has(id) || this.#pending.has(id))) return;
       // Kept for a while: its own strings, not views of the line's text (event_line.ts).
-      this.#pending.set(ownString(id), ownEvent(event));
+      this.#pending.set(copiedString(id), ownEvent(event));
       this.#ids.add(id);
       if (this.#pending.size > LIMITS.pending) {
         const [oldId, oldEvent] = this.#pending.entries().next().value!;
@@ -280,7 +280,7 @@ export class UsageAggregator {
 
   #countEarly(id: string, event: AuditEvent): void {
     this.#countedEarly++;
-    this.#counted.set(ownString(id), true);
+    this.#counted.set(copiedString(id), true);
     this.#ids.add(id);
     if (this.#counted.size > LIMITS.counted) {
       const oldest = this.#counted.keys().next().value!;
@@ -589,15 +589,15 @@ function ownRequest(r: ObservedRequest): ObservedRequest {
  */
 function ownEvent(event: AuditEvent): AuditEvent {
   const copy: AuditEvent = {};
-  for (const k of EVENT_KEYS) if (event[k] !== undefined) copy[k] = ownAny(event[k]);
+  for (const k of EVENT_KEYS) if (event[k] !== undefined) copy[k] = copiedAny(event[k]);
   const { user, impersonatedUser, sourceIPs, objectRef, responseStatus, annotations } = event;
   if (user !== undefined) copy.user = ownUser(user);
   if (impersonatedUser !== undefined) copy.impersonatedUser = ownUser(impersonatedUser);
-  if (Array.isArray(sourceIPs)) copy.sourceIPs = sourceIPs.map(ownAny);
+  if (Array.isArray(sourceIPs)) copy.sourceIPs = sourceIPs.map(copiedAny);
   else if (sourceIPs !== undefined) copy.sourceIPs = sourceIPs;
   if (objectRef && typeof objectRef === "object") {
     const ref: AuditObjectRef = {};
-    for (const k of REF_KEYS) if (objectRef[k] !== undefined) ref[k] = ownAny(objectRef[k]);
+    for (const k of REF_KEYS) if (objectRef[k] !== undefined) ref[k] = copiedAny(objectRef[k]);
     copy.objectRef = ref;
   } else if (objectRef !== undefined) copy.objectRef = objectRef;
   if (responseStatus !== undefined) {
@@ -608,7 +608,7 @@ function ownEvent(event: AuditEvent): AuditEvent {
   if (annotations && typeof annotations === "object") {
     const kept: Record<string, string> = {};
     for (const k of ANNOTATION_KEYS) {
-      if (annotations[k] !== undefined) kept[k] = ownAny(annotations[k]);
+      if (annotations[k] !== undefined) kept[k] = copiedAny(annotations[k]);
     }
     copy.annotations = kept;
   } else if (annotations !== undefined) copy.annotations = annotations;
@@ -645,17 +645,22 @@ const ANNOTATION_KEYS = [
 function ownUser(user: AuditUser): AuditUser {
   if (!user || typeof user !== "object") return user;
   const copy: AuditUser = {};
-  if (user.username !== undefined) copy.username = ownAny(user.username);
+  if (user.username !== undefined) copy.username = copiedAny(user.username);
   const extra = user.extra;
   if (extra && typeof extra === "object") {
     const kept: Record<string, string[]> = {};
     for (const k of EXTRA_KEYS) {
       const v = extra[k];
-      if (v !== undefined) kept[k] = Array.isArray(v) ? v.map(ownAny) : v;
+      if (v !== undefined) kept[k] = Array.isArray(v) ? v.map(copiedAny) : v;
     }
     copy.extra = kept;
   } else if (extra !== undefined) copy.extra = extra;
   return copy;
+}
+
+/** {@link copiedString} of a string; anything else as it is. */
+function copiedAny<T>(v: T): T {
+  return (typeof v === "string" ? copiedString(v) : v) as T;
 }
 
 /** {@link ownString} of a string; anything else as it is. */

@@ -165,3 +165,14 @@ export function ownString(s: string | undefined): string | undefined {
   // (a tree of pieces) and not a slice of one (a view, whose header costs as much again).
   return s === undefined || s.length < 13 ? s : JSON.parse(JSON.stringify(s));
 }
+
+/**
+ * A copy of `s` for a while (an event waiting for its final stage): like {@link ownString}, it
+ * keeps nothing else alive, and is cheaper to make, for 32 bytes more (V8 slices the flat
+ * string that the concatenation becomes).
+ */
+export function copiedString(s: string): string;
+export function copiedString(s: string | undefined): string | undefined;
+export function copiedString(s: string | undefined): string | undefined {
+  return s === undefined || s.length < 13 ? s : `${s} `.slice(0, -1);
+}
