@@ -225,8 +225,8 @@ export interface Runtime {
   warmCrypto?(): void;
   /**
    * The JavaScript heap of this process, for a long streaming read to keep it near what is live
-   * (`usage --audit-log`: see src/usage/heap.ts); undefined where V8's collector cannot be had.
-   * Absent in tests that pass their own runtime.
+   * (`usage --audit-log`: see src/usage/heap.ts); undefined where V8's collector cannot be had
+   * (a process started without scripts/v8_flags.ts's `--expose-gc`, such as `deno test`).
    */
   heap?(): HeapControl | undefined;
   /** Versions of the runtime and the platform it runs on. */

@@ -23,38 +23,31 @@ const MB = 1_000_000;
 Deno.test("HeapKeeper collects past the floor, then when the heap grew by half", () => {
   const heap = new StandInHeap();
   const keeper = new HeapKeeper(heap, { floor: 48 * MB, growth: 1.5 });
-  // Below the floor: never, however often it looks.
-  for (const inUse of [1, 20, 47.9]) {
+  // Each look: the heap in use (MB), what a collection would leave (MB), collections after it.
+  const looks: [inUse: number, live: number, collections: number, why: string][] = [
+    [1, 0, 0, "below the floor"],
+    [20, 0, 0, "below the floor"],
+    [47.9, 0, 0, "below the floor"],
+    [48, 40, 1, "at the floor; next at 1.5 x 40 MB"],
+    [59.9, 40, 1, "under 60 MB"],
+    [60, 50, 2, "at 60 MB; next at 75 MB"],
+    [74, 10, 2, "under 1.5 x 50 MB"],
+  ];
+  for (const [inUse, live, collections, why] of looks) {
     heap.inUse = inUse * MB;
+    heap.live = live * MB;
     keeper.check();
+    assert.equal(heap.collections, collections, `${inUse} MB: ${why}`);
   }
-  assert.equal(heap.collections, 0);
-  // At the floor: once; the next threshold is 1.5x what was left (60 MB of 40 MB live).
-  heap.inUse = 48 * MB;
-  heap.live = 40 * MB;
-  keeper.check();
-  assert.equal(heap.collections, 1);
-  assert.equal(keeper.collections, 1);
-  heap.inUse = 59.9 * MB;
-  keeper.check();
-  assert.equal(heap.collections, 1);
-  heap.inUse = 60 * MB;
-  heap.live = 50 * MB;
-  keeper.check();
-  assert.equal(heap.collections, 2);
-  // A small live heap brings the threshold back to the floor, not below it.
-  heap.inUse = 74 * MB;
-  heap.live = 10 * MB;
-  keeper.check();
-  assert.equal(heap.collections, 2, "74 MB is under 1.5 x 50 MB");
+  assert.equal(keeper.collections, 2);
+  // A collection asked for leaves 10 MB: the threshold goes back to the floor, not below it.
   keeper.collect();
   assert.equal(heap.collections, 3);
-  heap.inUse = 47 * MB;
-  keeper.check();
-  assert.equal(heap.collections, 3);
-  heap.inUse = 48 * MB;
-  keeper.check();
-  assert.equal(heap.collections, 4);
+  for (const [inUse, collections] of [[47, 3], [48, 4]]) {
+    heap.inUse = inUse * MB;
+    keeper.check();
+    assert.equal(heap.collections, collections, `${inUse} MB after a collection left 10 MB`);
+  }
 });
 
 Deno.test("denoRuntime().heap() collects under the program's V8 flags, and is absent without them", async (t) => {
