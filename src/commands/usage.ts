@@ -5,7 +5,7 @@
  */
 import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
+import { parseOutputFlag, renderTable, toJson, toJsonAt, toYaml } from "../output/printers.ts";
 import { parseDaysFlag } from "../flags/duration.ts";
 import { atLeast, parseSeverity, SEVERITIES, type Severity } from "../audit/findings.ts";
 import { parseKindList } from "../flags/kinds.ts";
@@ -471,11 +471,11 @@ function writeDocument(
     buffer += text.slice(0, at);
     if (credentials.length === 0) buffer += "[]";
     else {
-      const inner = indent + "    ";
+      // The items, one level deeper than the key (toJson indents by 4 spaces a level).
+      const depth = indent.length / 4 + 1;
       buffer += "[";
       credentials.forEach((c, i) => {
-        buffer += (i ? ",\n" : "\n") + inner +
-          toJson(c).trimEnd().replace(/\n/g, `\n${inner}`);
+        buffer += (i ? ",\n" : "\n") + toJsonAt(c, depth);
         flush(false);
       });
       buffer += `\n${indent}]`;

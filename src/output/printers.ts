@@ -9,9 +9,31 @@ import { escapeControls } from "./redact.ts";
  * characters escaped as `\u003c`, and a trailing newline.
  */
 export function toJson(value: unknown): string {
-  const text = JSON.stringify(value, null, 4) ?? "null";
-  // These characters only ever occur inside JSON strings, so replacing them is safe.
-  return text.replace(/[<>&\u2028\u2029]/g, (ch) => GO_JSON_ESCAPES[ch]) + "\n";
+  return goEscaped(JSON.stringify(value, null, 4) ?? "null") + "\n";
+}
+
+/**
+ * {@link toJson} of a value that sits `depth` levels deep in a document, as that document's
+ * `toJson` prints it: each line indented by 4 spaces a level, no newline at the end. One pass,
+ * for the items of a large document printed one at a time.
+ */
+export function toJsonAt(value: unknown, depth: number): string {
+  let nested: unknown = value ?? null;
+  for (let i = 0; i < depth; i++) nested = [nested];
+  const text = JSON.stringify(nested, null, 4);
+  // The value's lines, without the `depth` lines of brackets before and after them.
+  let from = 0;
+  let to = text.length;
+  for (let i = 0; i < depth; i++) {
+    from = text.indexOf("\n", from) + 1;
+    to = text.lastIndexOf("\n", to - 1);
+  }
+  return goEscaped(text.slice(from, to));
+}
+
+/** Go's HTML escapes; these characters only ever occur inside JSON strings, so replacing them is safe. */
+function goEscaped(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (ch) => GO_JSON_ESCAPES[ch]);
 }
 
 const GO_JSON_ESCAPES: Record<string, string> = {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../src/errors.ts";
-import { parseOutputFlag, renderTable, toJson, toYaml } from "../../src/output/printers.ts";
+import {
+  parseOutputFlag,
+  renderTable,
+  toJson,
+  toJsonAt,
+  toYaml,
+} from "../../src/output/printers.ts";
 import { KUBECTL_CASES } from "./_kubectl_cases.ts";
 
 // kubectl's YAML comes from a Go map, so its keys are sorted; toYaml() keeps the given order.
@@ -29,6 +35,33 @@ Deno.test("toJson() indents with four spaces and escapes HTML characters like Go
     '{\n    "a": [\n        1,\n        {\n            "b": "\\u003cx\\u003e \\u0026 y\\u2028"\n' +
       '        }\n    ],\n    "e": [],\n    "o": {}\n}\n',
   );
+});
+
+Deno.test("toJsonAt() prints a value as toJson() prints it that many levels deep", async (t) => {
+  const values: [string, unknown][] = [
+    ["an object", { a: [1, { b: "<x> & y\u2028" }], e: [], o: {}, skipped: undefined }],
+    ["an empty object", {}],
+    ["an empty array", []],
+    ["a string", "x"],
+    ["null", null],
+  ];
+  for (const [name, value] of values) {
+    await t.step(name, () => {
+      for (const depth of [0, 1, 3]) {
+        const indent = " ".repeat(4 * depth);
+        // The value's lines of toJson([[[value]]]) (depth 3), say.
+        let nested: unknown = value;
+        for (let i = 0; i < depth; i++) nested = [nested];
+        const lines = toJson(nested).trimEnd().split("\n");
+        assert.equal(toJsonAt(value, depth), lines.slice(depth, lines.length - depth).join("\n"));
+        assert.equal(
+          toJsonAt(value, depth),
+          indent + toJson(value).trimEnd().replaceAll("\n", `\n${indent}`),
+        );
+      }
+    });
+  }
+  assert.equal(toJsonAt({ a: 1 }, 2), '        {\n            "a": 1\n        }');
 });
 
 Deno.test("toJson() and toYaml() drop undefined fields like encoding/json", () => {
