@@ -113,28 +113,40 @@ const SA_PREFIX = "system:serviceaccount:";
  * A credential while aggregating: Maps (cheap to grow and to size) from each value to its
  * counts' index in the {@link Tally}, turned into records at snapshot.
  */
-interface Row extends Identity {
-  /** Placeholders, in the place the record's keys take; the values are in the tally. */
-  firstSeen: string;
-  lastSeen: string;
-  requests: number;
-  denied: number;
-  sourceIPs: Map<string, number>;
-  userAgents: Map<string, number>;
+interface Row {
+  /** The identity, every field present (undefined when absent): all rows have one shape. */
+  id: Identity;
+  sourceIPs: SeenMap;
+  userAgents: SeenMap;
   /** To the tally's index; the request itself is at that index's `aux` in `requests`. */
   requestsMade: Map<string, number>;
-  impersonated?: Map<string, number>;
-  overflow?: Record<string, number>;
+  impersonated: SeenMap | undefined;
+  overflow: Record<string, number> | undefined;
   /** The row's own counts in the tally. */
   at: number;
-  /**
-   * The entry of each map that the row's last event used: a credential mostly comes from one
-   * address with one client, and comparing the value is cheaper than hashing it.
-   */
-  hot: { [map in SeenMap]?: { value: string; at: number } };
+  /** The row's place in the {@link RequestFilter}: rows are numbered as they are made. */
+  slot: number;
+  /** Whether a request of `requestsMade` has no signature, so that the filter cannot tell. */
+  unfiltered: boolean;
 }
 
-type SeenMap = "sourceIPs" | "userAgents" | "impersonated";
+/**
+ * The values of one of a row's maps (source IPs, user agents, impersonated users), each to its
+ * counts' index in the tally, and the entry the row's last event used: a credential mostly
+ * comes from one address with one client, and comparing the value is cheaper than hashing it.
+ */
+interface SeenMap {
+  name: "sourceIPs" | "userAgents" | "impersonated";
+  values: Map<string, number>;
+  /** The last value used (the map's own key), "" before any. */
+  hot: string;
+  /** Its index in the tally, -1 before any. */
+  hotAt: number;
+}
+
+function seenMap(name: SeenMap["name"]): SeenMap {
+  return { name, values: new Map(), hot: "", hotAt: -1 };
+}
 
 /** Builds a {@link UsageSnapshot} from audit events, one `add()` at a time. */
 export class UsageAggregator {
@@ -327,21 +339,20 @@ export class UsageAggregator {
       }
       who = ownIdentity(identify(event, true));
       row = {
-        ...who,
-        firstSeen: "",
-        lastSeen: "",
-        requests: 0,
-        denied: 0,
-        sourceIPs: new Map(),
-        userAgents: new Map(),
+        id: who,
+        sourceIPs: seenMap("sourceIPs"),
+        userAgents: seenMap("userAgents"),
         requestsMade: new Map(),
+        impersonated: undefined,
+        overflow: undefined,
         at: tally.open(hi, lo),
-        hot: {},
+        slot: this.#slots++,
+        unfiltered: false,
       };
       this.#credentials.set(who.key, row);
-    } else if (!row.node && extra(event, AUDIT_KEYS.nodeName)) {
+    } else if (!row.id.node && extra(event, AUDIT_KEYS.nodeName)) {
       // A later event may name what an earlier one did not (the Node of a Pod-bound token).
-      row.node = ownIdentity(identify(event, true)).node;
+      row.id.node = ownIdentity(identify(event, true)).node;
     }
     tally.see(row.at, hi, lo);
     if (denied) tally.deny(row.at);
@@ -351,7 +362,7 @@ export class UsageAggregator {
         const ip = ips[i];
         // The same address twice in one chain counts once for the request.
         if (typeof ip === "string" && ips.indexOf(ip) === i) {
-          this.#see(row, "sourceIPs", ip, hi, lo, LIMITS.sourceIPs);
+          this.#see(row, row.sourceIPs, ip, hi, lo, LIMITS.sourceIPs);
         }
       }
     }
@@ -359,7 +370,7 @@ export class UsageAggregator {
     if (typeof agent === "string" && agent !== "") {
       this.#see(
         row,
-        "userAgents",
+        row.userAgents,
         agent.length > LIMITS.userAgentChars ? agent.slice(0, LIMITS.userAgentChars) : agent,
         hi,
         lo,
@@ -368,26 +379,37 @@ export class UsageAggregator {
     }
     const impersonated = event.impersonatedUser?.username;
     if (typeof impersonated === "string") {
-      row.impersonated ??= new Map();
-      this.#see(row, "impersonated", impersonated, hi, lo, LIMITS.impersonated);
+      row.impersonated ??= seenMap("impersonated");
+      this.#see(row, row.impersonated, impersonated, hi, lo, LIMITS.impersonated);
     }
-    const key = requestKeyOf(event);
-    if (key !== undefined) {
-      const made = row.requestsMade.get(key);
-      if (made !== undefined) {
-        tally.see(made, hi, lo);
-        if (denied) tally.deny(made);
-      } else if (
-        row.requestsMade.size < LIMITS.requestsMade && this.#entries < LIMITS.entries
-      ) {
-        this.#entries++;
-        const at = tally.open(hi, lo, this.#requests.length);
-        const request = observedRequestOf(event)!;
-        this.#requests.push(spelledByKey(request) ? undefined : ownRequest(request));
-        tally.see(at, hi, lo);
-        if (denied) tally.deny(at);
-        row.requestsMade.set(ownString(key), at);
-      } else overflowed(row, "requestsMade");
+    const signature = requestSignature(event);
+    if (signature !== NO_REQUEST) {
+      const full = row.requestsMade.size >= LIMITS.requestsMade ||
+        this.#entries >= LIMITS.entries;
+      // Once nothing can be added, a request the row has not made is only counted as overflow:
+      // the filter tells most of those apart without making and hashing the key.
+      if (
+        full && signature !== UNFILTERED && !row.unfiltered &&
+        !this.#filter.mayHave(row.slot, signature)
+      ) overflowed(row, "requestsMade");
+      else {
+        const key = requestKeyOf(event)!;
+        const made = row.requestsMade.get(key);
+        if (made !== undefined) {
+          tally.see(made, hi, lo);
+          if (denied) tally.deny(made);
+        } else if (!full) {
+          this.#entries++;
+          const at = tally.open(hi, lo, this.#requests.length);
+          const request = observedRequestOf(event)!;
+          this.#requests.push(spelledByKey(request) ? undefined : ownRequest(request));
+          tally.see(at, hi, lo);
+          if (denied) tally.deny(at);
+          row.requestsMade.set(ownString(key), at);
+          if (signature === UNFILTERED) row.unfiltered = true;
+          else this.#filter.add(row.slot, signature);
+        } else overflowed(row, "requestsMade");
+      }
       const ref = event.objectRef;
       const verb = event.verb;
       if (ref?.resource === "serviceaccounts" && ref.subresource === "token") {
@@ -411,6 +433,11 @@ export class UsageAggregator {
   /** The key of each entry of a row's {@link SeenMap}s, by its index in the tally. */
   #seenKeys: string[] = [];
 
+  /** Rows made so far (their slots). */
+  #slots = 0;
+  /** The signatures of each row's `requestsMade`. */
+  #filter = new RequestFilter();
+
   /** The last rows found, most recent first: a few credentials make most requests. */
   #recent: Row[] = [];
 
@@ -419,7 +446,7 @@ export class UsageAggregator {
     const recent = this.#recent;
     for (let i = 0; i < recent.length; i++) {
       const row = recent[i];
-      if (row.key === key) {
+      if (row.id.key === key) {
         if (i > 0) {
           recent[i] = recent[0];
           recent[0] = row;
@@ -437,29 +464,24 @@ export class UsageAggregator {
 
   /** Count `value` in one of a credential's maps, or in its overflow when the map (or the budget) is full. */
   #see(row: Row, map: SeenMap, value: string, hi: number, lo: number, limit: number): void {
-    const hot = row.hot[map];
-    let at = hot !== undefined && hot.value === value ? hot.at : -1;
+    let at = map.hot === value ? map.hotAt : -1;
     if (at === -1) {
-      const record = row[map]!;
-      at = record.get(value) ?? -1;
+      const values = map.values;
+      at = values.get(value) ?? -1;
       if (at === -1) {
-        if (record.size >= limit || this.#entries >= LIMITS.entries) {
-          overflowed(row, map);
+        if (values.size >= limit || this.#entries >= LIMITS.entries) {
+          overflowed(row, map.name);
           return;
         }
         this.#entries++;
         at = this.#tally.open(hi, lo);
         const own = ownString(value);
-        record.set(own, at);
+        values.set(own, at);
         this.#seenKeys[at] = own;
       }
       // The map's own key: a credential that alternates between two values makes no copies.
-      const key = this.#seenKeys[at];
-      if (hot === undefined) row.hot[map] = { value: key, at };
-      else {
-        hot.value = key;
-        hot.at = at;
-      }
+      map.hot = this.#seenKeys[at];
+      map.hotAt = at;
     }
     this.#tally.see(at, hi, lo);
   }
@@ -553,21 +575,24 @@ function slotOf(id: string): number {
   return (h ^ (h >>> 15)) & ((1 << 19) - 1);
 }
 
-/** {@link ownString} of every string of an identity. */
+/**
+ * {@link ownString} of every string of an identity, in a new object with every field (undefined
+ * when absent) in the order a credential's record has them: all rows' identities have one shape.
+ */
 function ownIdentity(id: Identity): Identity {
-  id.key = ownString(id.key);
-  id.username = ownString(id.username);
-  if (id.serviceAccount) {
-    id.serviceAccount = {
+  return {
+    key: ownString(id.key),
+    kind: id.kind,
+    username: ownString(id.username),
+    serviceAccount: id.serviceAccount && {
       namespace: ownString(id.serviceAccount.namespace),
       name: ownString(id.serviceAccount.name),
-    };
-  }
-  if (id.jti !== undefined) id.jti = ownString(id.jti);
-  if (id.legacySecret !== undefined) id.legacySecret = ownString(id.legacySecret);
-  if (id.pod) id.pod = ownRef(id.pod);
-  if (id.node) id.node = ownRef(id.node);
-  return id;
+    },
+    jti: ownString(id.jti),
+    legacySecret: ownString(id.legacySecret),
+    pod: id.pod && ownRef(id.pod),
+    node: id.node && ownRef(id.node),
+  };
 }
 
 function ownRef(ref: { name: string; uid?: string }): { name: string; uid?: string } {
@@ -707,26 +732,25 @@ function credentialOf(
     }
     return out;
   };
-  const {
-    sourceIPs,
-    userAgents,
-    requestsMade: _,
-    impersonated,
-    overflow,
-    hot: _hot,
-    at,
-    ...rest
-  } = row;
+  const { id, at, impersonated, overflow } = row;
+  // The identity's fields that it has, in its order (JSON output keeps the keys' order).
   const credential: CredentialUsage = {
-    ...rest,
+    key: id.key,
+    kind: id.kind,
+    username: id.username,
+    ...(id.serviceAccount !== undefined ? { serviceAccount: id.serviceAccount } : {}),
+    ...(id.jti !== undefined ? { jti: id.jti } : {}),
+    ...(id.legacySecret !== undefined ? { legacySecret: id.legacySecret } : {}),
+    ...(id.pod !== undefined ? { pod: id.pod } : {}),
+    ...(id.node !== undefined ? { node: id.node } : {}),
     firstSeen: tally.first(at),
     lastSeen: tally.last(at),
     requests: tally.count(at),
     denied: tally.denied(at),
-    sourceIPs: seen(sourceIPs),
-    userAgents: seen(userAgents),
+    sourceIPs: seen(row.sourceIPs.values),
+    userAgents: seen(row.userAgents.values),
     requestsMade: lazy ? {} : made(),
-    ...(impersonated ? { impersonated: seen(impersonated) } : {}),
+    ...(impersonated ? { impersonated: seen(impersonated.values) } : {}),
     ...(overflow ? { overflow: { ...overflow } } : {}),
   };
   // In its place among the keys (JSON output keeps their order), computed on each read.
@@ -1018,6 +1042,111 @@ export function requestKeyOf(event: AuditEvent): string | undefined {
   return `${verb} ${q === -1 ? uri : uri.slice(0, q)}`;
 }
 
+/** {@link requestSignature} of an event without a request ({@link requestKeyOf} undefined). */
+const NO_REQUEST = -2;
+/** {@link requestSignature} of a request with a part that is not a string. */
+const UNFILTERED = -1;
+
+/**
+ * A number that events with the same {@link requestKeyOf} key share, computed without making
+ * the key: the key's length and its last three characters, mixed (read from the parts the key
+ * is joined from, so that it depends on the key alone, however its parts split it). NO_REQUEST
+ * exactly when the key is undefined; UNFILTERED when a part is not a string (which the key
+ * converts). Tested to agree with the key.
+ */
+export function requestSignature(event: AuditEvent): number {
+  const verb = event.verb;
+  if (typeof verb !== "string" || verb === "") return NO_REQUEST;
+  const ref = event.objectRef;
+  if (ref && typeof ref.resource === "string" && ref.resource !== "") {
+    // As requestKeyOf() reads them.
+    const group = ref.apiGroup ?? "";
+    const sub = ref.subresource || "";
+    const namespace = ref.namespace || "";
+    const name = ref.name || "";
+    if (
+      typeof group !== "string" || typeof sub !== "string" || typeof namespace !== "string" ||
+      typeof name !== "string"
+    ) return UNFILTERED;
+    const length = verb.length + group.length + ref.resource.length + sub.length +
+      namespace.length + name.length + 5;
+    const n = name.length;
+    // The key ends with the name (nearly always three characters or more).
+    if (n >= 3) {
+      return signatureOf(
+        length,
+        name.charCodeAt(n - 1),
+        name.charCodeAt(n - 2),
+        name.charCodeAt(n - 3),
+      );
+    }
+    const tail = lastCharacters([verb, group, ref.resource, sub, namespace, name].join("\u0000"));
+    return signatureOf(length, tail[0], tail[1], tail[2]);
+  }
+  const uri = event.requestURI;
+  if (typeof uri !== "string" || !uri.startsWith("/")) return NO_REQUEST;
+  const q = uri.indexOf("?");
+  const end = q === -1 ? uri.length : q;
+  // `<verb> <path>`, and the path is "/" at least.
+  if (end >= 3) {
+    return signatureOf(
+      verb.length + 1 + end,
+      uri.charCodeAt(end - 1),
+      uri.charCodeAt(end - 2),
+      uri.charCodeAt(end - 3),
+    );
+  }
+  const tail = lastCharacters(`${verb} ${uri.slice(0, end)}`);
+  return signatureOf(verb.length + 1 + end, tail[0], tail[1], tail[2]);
+}
+
+/** The codes of the last three characters of `s`, last first; -1 for those it does not have. */
+function lastCharacters(s: string): [number, number, number] {
+  const n = s.length;
+  return [
+    n >= 1 ? s.charCodeAt(n - 1) : -1,
+    n >= 2 ? s.charCodeAt(n - 2) : -1,
+    n >= 3 ? s.charCodeAt(n - 3) : -1,
+  ];
+}
+
+function signatureOf(length: number, c1: number, c2: number, c3: number): number {
+  let h = Math.imul(length ^ 0x5bd1e995, 0x9e3779b1);
+  h = Math.imul(h ^ c1, 0x9e3779b1);
+  h = Math.imul(h ^ c2, 0x9e3779b1);
+  h = Math.imul(h ^ c3, 0x9e3779b1);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/**
+ * Per row, a set of 512 bits, one set for the signature of each request in its `requestsMade`:
+ * a request whose bit is clear is not in it (a set bit may be another request's), in pages of
+ * 256 rows (rows are few, a page is 16 KB).
+ */
+class RequestFilter {
+  static readonly #WORDS = 16;
+  static readonly #PAGE_ROWS = 256;
+  #pages: Uint32Array[] = [];
+
+  add(slot: number, signature: number): void {
+    const page = (slot / RequestFilter.#PAGE_ROWS) | 0;
+    while (this.#pages.length <= page) {
+      this.#pages.push(new Uint32Array(RequestFilter.#WORDS * RequestFilter.#PAGE_ROWS));
+    }
+    const bit = signature & 511;
+    this.#pages[page][(slot % RequestFilter.#PAGE_ROWS) * RequestFilter.#WORDS + (bit >>> 5)] |=
+      1 << (bit & 31);
+  }
+
+  mayHave(slot: number, signature: number): boolean {
+    const words = this.#pages[(slot / RequestFilter.#PAGE_ROWS) | 0];
+    if (words === undefined) return false;
+    const bit = signature & 511;
+    return (words[(slot % RequestFilter.#PAGE_ROWS) * RequestFilter.#WORDS + (bit >>> 5)] &
+      (1 << (bit & 31))) !== 0;
+  }
+}
+
 /** Whether {@link requestOfKey} gives `r` back from its key: strings without the separators. */
 function spelledByKey(r: ObservedRequest): boolean {
   const plain = (v: unknown, separator: string) =>
@@ -1060,7 +1189,7 @@ export function timeOf(event: AuditEvent): string | undefined {
 
 function canonicalTime(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
-  if (value.length === 27 && microTimeShape(value)) return value;
+  if (value.length === 27 && MICRO_TIME_SHAPE.test(value)) return value;
   const t = Date.parse(value);
   if (Number.isNaN(t)) return undefined;
   const iso = new Date(t).toISOString();
@@ -1068,31 +1197,8 @@ function canonicalTime(value: unknown): string | undefined {
   return iso.length === 24 ? `${iso.slice(0, 23)}000Z` : undefined;
 }
 
-/** `DDDD-DD-DDTDD:DD:DD.DDDDDDZ`. */
-function microTimeShape(s: string): boolean {
-  for (let i = 0; i < 27; i++) {
-    const c = s.charCodeAt(i);
-    switch (i) {
-      case 4:
-      case 7:
-        if (c !== 45) return false; // -
-        break;
-      case 10:
-        if (c !== 84) return false; // T
-        break;
-      case 13:
-      case 16:
-        if (c !== 58) return false; // :
-        break;
-      case 19:
-        if (c !== 46) return false; // .
-        break;
-      case 26:
-        if (c !== 90) return false; // Z
-        break;
-      default:
-        if (c < 48 || c > 57) return false;
-    }
-  }
-  return true;
-}
+/**
+ * `DDDD-DD-DDTDD:DD:DD.DDDDDDZ` (ASCII digits: `\d` without the `u` flag), a regular expression
+ * being cheaper than reading the characters one by one.
+ */
+const MICRO_TIME_SHAPE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;

@@ -18,7 +18,7 @@
  * whoever keeps one beyond the event must copy it ({@link ownString}), or it keeps that text
  * alive.
  */
-import type { AuditEvent, AuditObjectRef } from "./event.ts";
+import type { AuditEvent } from "./event.ts";
 
 /** A JSON string's content: no quote, backslash or control character unless escaped. */
 const S = String.raw`[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*`;
@@ -37,8 +37,6 @@ const LIST = String.raw`\[(?:${Q}(?:,${Q})*)?\]`;
 const STRING_MAP = String.raw`\{(?:${Q}:${Q}(?:,${Q}:${Q})*)?\}`;
 /** The `user.extra` keys the aggregator reads, in the order Go writes map keys (sorted). */
 const EXTRA_KEYS = ["credential-id", "node-name", "node-uid", "pod-name", "pod-uid"];
-/** {@link EXTRA_KEYS} in full, as AUDIT_KEYS names them. */
-const EXTRA_NAMES = EXTRA_KEYS.map((key) => `authentication.kubernetes.io/${key}`);
 /**
  * An entry of a member list that follows `{` or a comma; the lookbehind takes the place of the
  * comma for the first entry (and `{` is followed by `"` or `}`, so `{,` never matches).
@@ -95,58 +93,75 @@ const WANTED_ANNOTATIONS = /legacy-token|issued-credential-id|\\u/;
 export function usageEventOfLine(line: string): AuditEvent | undefined {
   const m = EVENT.exec(line);
   if (m === null) return undefined;
-  const event: AuditEvent = {
+  // Every event, user, extra and objectRef built here has one shape (absent fields are
+  // undefined, in a fixed order): the aggregator's property reads then see one hidden class
+  // each instead of dozens (which makes them megamorphic, a lookup each).
+  const resource = m[14];
+  const ips = m[12];
+  const code = m[20];
+  const annotations = m[22];
+  return {
     auditID: m[1],
     // The usual stage as the literal, not a copy of it: compared as one.
     stage: m[2] ?? "ResponseComplete",
+    // The aggregator reads the URI only for a request without a resource (a non-resource URL).
+    requestURI: resource === undefined || resource === "" ? unescaped(m[3]) : undefined,
     verb: m[4],
-    user: m[5] === undefined ? {} : { username: m[5] },
-    // In the shape the aggregator takes as it is; it then never reads stageTimestamp.
-    requestReceivedTimestamp: m[21],
-  };
-  let extra: Record<string, string[]> | undefined;
-  for (let i = 0; i < EXTRA_NAMES.length; i++) {
-    const value = m[6 + i];
-    // Only the first value of each is read.
-    if (value !== undefined) (extra ??= {})[EXTRA_NAMES[i]] = [value];
-  }
-  if (extra) event.user!.extra = extra;
-  if (m[11] !== undefined) event.impersonatedUser = { username: m[11] };
-  const ips = m[12];
-  if (ips !== undefined) {
-    event.sourceIPs = ips === ""
+    user: { username: m[5], extra: extraOf(m) },
+    impersonatedUser: m[11] === undefined ? undefined : { username: m[11], extra: undefined },
+    sourceIPs: ips === undefined
+      ? undefined
+      : ips === ""
       ? []
       : ips.indexOf(",") === -1
       ? [ips.slice(1, -1)]
-      : ips.slice(1, -1).split('","');
-  }
-  if (m[13] !== undefined) event.userAgent = unescaped(m[13]);
-  const resource = m[14];
-  if (resource !== undefined) {
-    const ref: AuditObjectRef = { resource };
-    if (m[15] !== undefined) ref.namespace = m[15];
-    if (m[16] !== undefined) ref.name = m[16];
-    if (m[17] !== undefined) ref.uid = m[17];
-    if (m[18] !== undefined) ref.apiGroup = m[18];
-    if (m[19] !== undefined) ref.subresource = m[19];
-    event.objectRef = ref;
-  }
-  // The aggregator reads the URI only for a request without a resource (a non-resource URL).
-  if (resource === undefined || resource === "") event.requestURI = unescaped(m[3]);
-  const code = m[20];
-  if (code !== undefined) {
+      : ips.slice(1, -1).split('","'),
+    userAgent: m[13] === undefined ? undefined : unescaped(m[13]),
+    objectRef: resource === undefined ? undefined : {
+      resource,
+      namespace: m[15],
+      name: m[16],
+      uid: m[17],
+      apiGroup: m[18],
+      subresource: m[19],
+    },
     // Three digits nearly always (the expression has checked they are digits).
-    event.responseStatus = {
+    responseStatus: code === undefined ? undefined : {
       code: code.length === 3 && code.charCodeAt(0) !== 45
         ? code.charCodeAt(0) * 100 + code.charCodeAt(1) * 10 + code.charCodeAt(2) - 5328
         : Number(code),
-    };
-  }
-  const annotations = m[22];
-  if (annotations !== undefined && WANTED_ANNOTATIONS.test(annotations)) {
-    event.annotations = JSON.parse(annotations);
-  }
-  return event;
+    },
+    // In the shape the aggregator takes as it is; it then never reads stageTimestamp.
+    requestReceivedTimestamp: m[21],
+    annotations: annotations !== undefined && WANTED_ANNOTATIONS.test(annotations)
+      ? JSON.parse(annotations)
+      : undefined,
+  };
+}
+
+/**
+ * The `user.extra` of a match: undefined when it has none of {@link EXTRA_KEYS}, else all of
+ * them (only the first value of each is read).
+ */
+function extraOf(m: RegExpExecArray): Record<string, string[]> | undefined {
+  const credentialId = m[6], nodeName = m[7], nodeUid = m[8], podName = m[9], podUid = m[10];
+  if (
+    credentialId === undefined && nodeName === undefined && nodeUid === undefined &&
+    podName === undefined && podUid === undefined
+  ) return undefined;
+  // The names in full, spelled out: a literal's keys make one hidden class.
+  const extra = {
+    "authentication.kubernetes.io/credential-id": one(credentialId),
+    "authentication.kubernetes.io/node-name": one(nodeName),
+    "authentication.kubernetes.io/node-uid": one(nodeUid),
+    "authentication.kubernetes.io/pod-name": one(podName),
+    "authentication.kubernetes.io/pod-uid": one(podUid),
+  };
+  return extra as Record<string, string[]>;
+}
+
+function one(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : [value];
 }
 
 /** A captured string's value: its escapes decoded. */

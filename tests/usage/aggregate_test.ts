@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { LIMITS, requestKeyOf, timeOf, UsageAggregator } from "../../src/usage/aggregate.ts";
+import {
+  LIMITS,
+  requestKeyOf,
+  requestSignature,
+  timeOf,
+  UsageAggregator,
+} from "../../src/usage/aggregate.ts";
 import { observedRequestOf, requestKey } from "../../src/usage/request.ts";
 import type { AuditEvent } from "../../src/usage/event.ts";
 import { mergeSnapshots } from "../../src/usage/model.ts";
@@ -233,6 +239,119 @@ Deno.test("UsageAggregator keeps its maps within the limits and counts the rest"
   assert.equal(Object.keys(c.userAgents).length, LIMITS.userAgents);
   assert.deepEqual(c.overflow, { sourceIPs: 5, userAgents: n - LIMITS.userAgents });
   assert.equal(c.requests, n);
+});
+
+Deno.test("UsageAggregator counts the requests a full row has made, and only those", () => {
+  const a = new UsageAggregator();
+  const made = (i: number) => ({ at: T0, verb: "get", name: `pod-${i}` });
+  for (let i = 0; i < LIMITS.requestsMade; i++) a.add(event(made(i)));
+  // The row is full: each request it has made is counted again, each other one overflows.
+  for (let i = 0; i < LIMITS.requestsMade; i++) a.add(event({ ...made(i), at: T1 }));
+  for (let i = 0; i < 1000; i++) a.add(event({ at: T2, verb: "get", name: `other-${i}` }));
+  a.add(event({ at: T2, verb: "list" }));
+  // The same requests with parts that are not strings (JSON.parse of another producer's
+  // events): the key converts them, the signature cannot.
+  const odd = event({ at: T2, verb: "get" });
+  a.add({ ...odd, objectRef: { ...odd.objectRef, name: 7 as unknown as string } });
+  const c = a.snapshot().credentials[0];
+  assert.equal(Object.keys(c.requestsMade).length, LIMITS.requestsMade);
+  for (const r of Object.values(c.requestsMade)) {
+    assert.equal(r.count, 2, JSON.stringify(r.request));
+    assert.equal(r.last, T1);
+  }
+  assert.deepEqual(c.overflow, { requestsMade: 1002 });
+  assert.equal(c.requests, 2 * LIMITS.requestsMade + 1002);
+});
+
+Deno.test("a full row counts a request again whatever the parts of its key", () => {
+  const a = new UsageAggregator();
+  const base = event({ at: T0, verb: "get", name: "x" });
+  const ref = (r: Record<string, unknown>) => ({
+    ...base,
+    objectRef: r as AuditEvent["objectRef"],
+  });
+  // The key joins the parts with NUL: each pair is one key, its parts split differently, or a
+  // number that the key converts.
+  const pairs = [
+    [
+      ref({ resource: "pods", namespace: "a\u0000b", name: "c" }),
+      ref({ resource: "pods", namespace: "a", name: "b\u0000c" }),
+    ],
+    [
+      ref({ resource: "pods", namespace: "team", name: "1234" }),
+      ref({ resource: "pods", namespace: "team", name: 1234 }),
+    ],
+  ];
+  for (const [first] of pairs) a.add(first);
+  for (let i = 0; a.snapshot().credentials[0].overflow === undefined; i++) {
+    a.add(event({ at: T0, name: `n-${i}` }));
+  }
+  const later = (e: AuditEvent) => ({ ...e, requestReceivedTimestamp: T1 });
+  for (const [first, second] of pairs) {
+    assert.equal(requestKeyOf(first), requestKeyOf(second));
+    a.add(later(second));
+    a.add(later(first));
+    a.add(later(second));
+  }
+  const c = a.snapshot().credentials[0];
+  for (const [first] of pairs) {
+    const r = c.requestsMade[requestKeyOf(first)!];
+    assert.equal(r.count, 4);
+    assert.equal(r.last, T1);
+  }
+  assert.deepEqual(c.overflow, { requestsMade: 1 });
+});
+
+Deno.test("requestSignature() is the same for events with the same key", async (t) => {
+  const base = event({ at: T0 });
+  const ref = (r: Record<string, unknown>) => ({
+    ...base,
+    objectRef: r as AuditEvent["objectRef"],
+  });
+  const uri = (u: unknown, verb = "get") => ({
+    ...base,
+    verb,
+    objectRef: undefined,
+    requestURI: u as string,
+  });
+  const events: AuditEvent[] = [
+    base,
+    ref({ resource: "pods", namespace: "team", name: "web-1" }),
+    ref({ resource: "pods", namespace: "team", name: "web\u00001" }),
+    ref({ resource: "pods", namespace: "team\u0000web", name: "1" }),
+    ref({ resource: "pods", name: "ab" }),
+    ref({ resource: "pods", namespace: "", name: "" }),
+    ref({ resource: "pods", apiGroup: null, subresource: "" }),
+    ref({ resource: "deployments", apiGroup: "apps", subresource: "scale", name: "w" }),
+    ref({ resource: "pods", name: 12 }),
+    ref({ resource: "" }),
+    uri("/version?timeout=32s"),
+    uri("/version"),
+    uri("/"),
+    uri("/b /c", "a"),
+    uri("/c", "a /b"),
+    uri("no-slash"),
+    uri(7),
+    { ...base, verb: "" },
+    { ...base, verb: 3 as unknown as string },
+  ];
+  for (const e of events) {
+    await t.step(JSON.stringify([e.verb, e.objectRef, e.requestURI]), () => {
+      const key = requestKeyOf(e);
+      const signature = requestSignature(e);
+      // -2 (no request) exactly when there is no key.
+      assert.equal(signature === -2, key === undefined);
+      for (const other of events) {
+        const s = requestSignature(other);
+        if (key !== undefined && requestKeyOf(other) === key && signature >= 0 && s >= 0) {
+          assert.equal(s, signature, JSON.stringify(other.objectRef));
+        }
+      }
+    });
+  }
+  // Those pairs do share a key (or the loop above would not compare them).
+  assert.equal(requestKeyOf(events[2]), requestKeyOf(events[3]));
+  assert.equal(requestKeyOf(events[13]), requestKeyOf(events[14]));
 });
 
 Deno.test("UsageAggregator leaves out events before --since", () => {
