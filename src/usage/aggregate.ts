@@ -53,7 +53,7 @@ import type {
   TokenIssue,
   UsageSnapshot,
 } from "./model.ts";
-import { copiedString, ownString } from "./event_line.ts";
+import { copiedString, MICRO_TIME_SHAPE, ownString } from "./event_line.ts";
 import { type ObservedRequest, observedRequestOf } from "./request.ts";
 
 /** How much the aggregator keeps; beyond these, values are counted in `overflow`. */
@@ -1055,7 +1055,8 @@ const UNFILTERED = -1;
 /**
  * A number that events with the same {@link requestKeyOf} key share, computed without making
  * the key: the key's length and its last three characters, mixed (read from the parts the key
- * is joined from, so that it depends on the key alone, however its parts split it). NO_REQUEST
+ * is joined from, so that it depends on the key alone, however its parts split it; from the key
+ * itself when the name or path is shorter than three characters). NO_REQUEST
  * exactly when the key is undefined; UNFILTERED when a part is not a string (which the key
  * converts). Tested to agree with the key.
  */
@@ -1085,8 +1086,7 @@ export function requestSignature(event: AuditEvent): number {
         name.charCodeAt(n - 3),
       );
     }
-    const tail = lastCharacters([verb, group, ref.resource, sub, namespace, name].join("\u0000"));
-    return signatureOf(length, tail[0], tail[1], tail[2]);
+    return keySignature(requestKeyOf(event)!);
   }
   const uri = event.requestURI;
   if (typeof uri !== "string" || !uri.startsWith("/")) return NO_REQUEST;
@@ -1101,18 +1101,18 @@ export function requestSignature(event: AuditEvent): number {
       uri.charCodeAt(end - 3),
     );
   }
-  const tail = lastCharacters(`${verb} ${uri.slice(0, end)}`);
-  return signatureOf(verb.length + 1 + end, tail[0], tail[1], tail[2]);
+  return keySignature(requestKeyOf(event)!);
 }
 
-/** The codes of the last three characters of `s`, last first; -1 for those it does not have. */
-function lastCharacters(s: string): [number, number, number] {
-  const n = s.length;
-  return [
-    n >= 1 ? s.charCodeAt(n - 1) : -1,
-    n >= 2 ? s.charCodeAt(n - 2) : -1,
-    n >= 3 ? s.charCodeAt(n - 3) : -1,
-  ];
+/** {@link requestSignature} from the key itself (rare: a short name or path). */
+function keySignature(key: string): number {
+  const n = key.length;
+  return signatureOf(
+    n,
+    n >= 1 ? key.charCodeAt(n - 1) : -1,
+    n >= 2 ? key.charCodeAt(n - 2) : -1,
+    n >= 3 ? key.charCodeAt(n - 3) : -1,
+  );
 }
 
 function signatureOf(length: number, c1: number, c2: number, c3: number): number {
@@ -1201,9 +1201,3 @@ function canonicalTime(value: unknown): string | undefined {
   // Years beyond 9999 print as "+010000-..."; such an event is not placed.
   return iso.length === 24 ? `${iso.slice(0, 23)}000Z` : undefined;
 }
-
-/**
- * `DDDD-DD-DDTDD:DD:DD.DDDDDDZ` (ASCII digits: `\d` without the `u` flag), a regular expression
- * being cheaper than reading the characters one by one.
- */
-const MICRO_TIME_SHAPE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
