@@ -5,7 +5,8 @@
  */
 import type { CommandContext } from "../context.ts";
 import { CliError, UsageError } from "../errors.ts";
-import { parseOutputFlag, renderTable, toJson, toJsonAt, toYaml } from "../output/printers.ts";
+import { parseOutputFlag, renderTable, toJson, toYaml } from "../output/printers.ts";
+import { credentialJsonAt } from "../usage/credential_json.ts";
 import { parseDaysFlag } from "../flags/duration.ts";
 import { atLeast, parseSeverity, SEVERITIES, type Severity } from "../audit/findings.ts";
 import { parseKindList } from "../flags/kinds.ts";
@@ -475,7 +476,7 @@ function writeDocument(
       const depth = indent.length / 4 + 1;
       buffer += "[";
       credentials.forEach((c, i) => {
-        buffer += (i ? ",\n" : "\n") + toJsonAt(c, depth);
+        buffer += (i ? ",\n" : "\n") + credentialJsonAt(c, depth);
         flush(false);
       });
       buffer += `\n${indent}]`;

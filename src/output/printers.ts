@@ -31,6 +31,18 @@ export function toJsonAt(value: unknown, depth: number): string {
   return goEscaped(text.slice(from, to));
 }
 
+/**
+ * A string as {@link toJson} prints it (quoted, JSON escapes and Go's HTML escapes): the
+ * characters themselves when none needs an escape, which is the common case and cheaper.
+ */
+export function toJsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? goEscaped(JSON.stringify(s)) : `"${s}"`;
+}
+
+/** What JSON or Go escapes in a string (surrogates: JSON.stringify escapes the lone ones). */
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /["\\\x00-\x1f<>&\u2028\u2029\ud800-\udfff]/;
+
 /** Go's HTML escapes; these characters only ever occur inside JSON strings, so replacing them is safe. */
 function goEscaped(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (ch) => GO_JSON_ESCAPES[ch]);

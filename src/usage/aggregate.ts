@@ -750,8 +750,78 @@ function credentialOf(
   // In its place among the keys (JSON output keeps their order), computed on each read.
   if (lazy) {
     Object.defineProperty(credential, "requestsMade", { enumerable: true, get: made });
+    madeOfLazy.set(credential, { requestsMade, tally, requests });
   }
   return credential;
+}
+
+/** What the `requestsMade` getter of a credential from {@link UsageAggregator.finish} reads. */
+const madeOfLazy = new WeakMap<CredentialUsage, {
+  requestsMade: Map<string, number>;
+  tally: Tally;
+  requests: (ObservedRequest | undefined)[];
+}>();
+
+/**
+ * Go through the `requestsMade` of a credential from {@link UsageAggregator.finish} without
+ * building its records (a writer of a large report): `visit` gets, for each entry in the
+ * record's order, its key, its request (undefined when the key spells it: see
+ * {@link eachFieldOfKey}), and its counts. False, visiting nothing, for any other credential
+ * (read its `requestsMade` then).
+ */
+export function eachRequestMade(
+  credential: CredentialUsage,
+  visit: (
+    key: string,
+    request: ObservedRequest | undefined,
+    count: number,
+    first: string,
+    last: string,
+    denied: number,
+  ) => void,
+): boolean {
+  const source = madeOfLazy.get(credential);
+  if (source === undefined) return false;
+  const { requestsMade, tally, requests } = source;
+  for (const [key, at] of requestsMade) {
+    visit(
+      key,
+      requests[tally.aux(at)],
+      tally.count(at),
+      tally.first(at),
+      tally.last(at),
+      tally.denied(at),
+    );
+  }
+  return true;
+}
+
+/**
+ * The fields of the request that an {@link eachRequestMade} key spells (the record
+ * `requestsMade` has for it), in the record's order, each given to `field`.
+ */
+export function eachFieldOfKey(
+  key: string,
+  field: (name: keyof ObservedRequest, value: string) => void,
+): void {
+  // The parts between the separators, without an array of them.
+  const a = key.indexOf("\u0000");
+  if (a === -1) {
+    const space = key.indexOf(" ");
+    field("verb", key.slice(0, space));
+    field("nonResourceURL", key.slice(space + 1));
+    return;
+  }
+  const b = key.indexOf("\u0000", a + 1);
+  const c = key.indexOf("\u0000", b + 1);
+  const d = key.indexOf("\u0000", c + 1);
+  const e = key.indexOf("\u0000", d + 1);
+  field("verb", key.slice(0, a));
+  field("apiGroup", key.slice(a + 1, b));
+  field("resource", key.slice(b + 1, c));
+  if (d > c + 1) field("subresource", key.slice(c + 1, d));
+  if (e > d + 1) field("namespace", key.slice(d + 1, e));
+  if (e + 1 < key.length) field("name", key.slice(e + 1));
 }
 
 function requestCopy(r: ObservedRequest | undefined): ObservedRequest | undefined {
@@ -1170,17 +1240,9 @@ function spelledByKey(r: ObservedRequest): boolean {
  * request's values are strings without the separators (the caller checks that it is the same).
  */
 function requestOfKey(key: string): ObservedRequest {
-  const parts = key.split("\u0000");
-  if (parts.length !== 6) {
-    const space = key.indexOf(" ");
-    return { verb: key.slice(0, space), nonResourceURL: key.slice(space + 1) };
-  }
-  const [verb, apiGroup, resource, subresource, namespace, name] = parts;
-  const request: ObservedRequest = { verb, apiGroup, resource };
-  if (subresource) request.subresource = subresource;
-  if (namespace) request.namespace = namespace;
-  if (name) request.name = name;
-  return request;
+  const request: Record<string, string> = {};
+  eachFieldOfKey(key, (name, value) => request[name] = value);
+  return request as unknown as ObservedRequest;
 }
 
 /**
