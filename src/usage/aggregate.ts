@@ -405,7 +405,8 @@ export class UsageAggregator {
           this.#requests.push(spelledByKey(request) ? undefined : ownRequest(request));
           tally.see(at, hi, lo);
           if (denied) tally.deny(at);
-          row.requestsMade.set(ownString(key), at);
+          // A joined string (requestKeyOf): its own characters, no view of the line's text.
+          row.requestsMade.set(key, at);
           if (signature === UNFILTERED) row.unfiltered = true;
           else this.#filter.add(row.slot, signature);
         } else overflowed(row, "requestsMade");
@@ -543,21 +544,33 @@ export function systemRequester(
  * hashing it whole (slots by five of its characters: random hex in auditIDs).
  */
 class IdFilter {
-  /** Made at the first add: an aggregator of one webhook batch never needs it. */
-  #counts?: Uint32Array;
+  /**
+   * Made at the first add: an aggregator of one webhook batch never needs it. 16 bits a slot,
+   * 256 KB, which stays in the processor's cache: a count that reaches the top stays there (the
+   * slot then always may have a string), so that no count ever wraps to 0.
+   */
+  #counts?: Uint16Array;
 
   add(id: string): void {
-    (this.#counts ??= new Uint32Array(1 << 19))[slotOf(id)]++;
+    const counts = this.#counts ??= new Uint16Array(SLOTS);
+    const slot = slotOf(id);
+    if (counts[slot] !== 0xffff) counts[slot]++;
   }
 
   remove(id: string): void {
-    this.#counts![slotOf(id)]--;
+    const counts = this.#counts!;
+    const slot = slotOf(id);
+    if (counts[slot] !== 0xffff) counts[slot]--;
   }
 
   mayHave(id: string): boolean {
     return this.#counts !== undefined && this.#counts[slotOf(id)] !== 0;
   }
 }
+
+/** Slots of the {@link IdFilter}: 32 for each of the {@link LIMITS.pending} auditIDs. */
+const SLOT_BITS = 17;
+const SLOTS = 1 << SLOT_BITS;
 
 function slotOf(id: string): number {
   const n = id.length;
@@ -572,7 +585,7 @@ function slotOf(id: string): number {
     h = Math.imul(h ^ id.charCodeAt(n - 4), 0x9e3779b1);
     h = Math.imul(h ^ id.charCodeAt(n >> 1), 0x9e3779b1);
   }
-  return (h ^ (h >>> 15)) & ((1 << 19) - 1);
+  return (h ^ (h >>> 15)) & (SLOTS - 1);
 }
 
 /**
@@ -1093,7 +1106,8 @@ function boundTo(
 
 /**
  * `requestKey(observedRequestOf(event))` (request.ts) without building the request first: the
- * key is needed for every event, the request only for a new one. Tested to agree.
+ * key is needed for every event, the request only for a new one. Tested to agree. A joined
+ * string: its own characters, never a view of a larger string (see ownString()).
  */
 export function requestKeyOf(event: AuditEvent): string | undefined {
   const verb = event.verb;
@@ -1114,7 +1128,7 @@ export function requestKeyOf(event: AuditEvent): string | undefined {
   const uri = event.requestURI;
   if (typeof uri !== "string" || !uri.startsWith("/")) return undefined;
   const q = uri.indexOf("?");
-  return `${verb} ${q === -1 ? uri : uri.slice(0, q)}`;
+  return [verb, q === -1 ? uri : uri.slice(0, q)].join(" ");
 }
 
 /** {@link requestSignature} of an event without a request ({@link requestKeyOf} undefined). */

@@ -66,6 +66,20 @@ Deno.test("UsageAggregator counts each request once, at its final stage", async 
     assert.equal(s.credentials[0].requests, LIMITS.pending + 1);
     assert.equal(s.credentials[0].denied, 1);
   });
+  await t.step("65,536 waiting auditIDs alike in the characters the filter reads", () => {
+    // The filter of auditIDs counts them by a few of their characters; these all share a slot,
+    // whose count must not wrap to 0 at 65,536 (a final stage would then count again).
+    const n = 65_536;
+    assert.ok(n <= LIMITS.pending + LIMITS.counted);
+    const id = (i: number) => `${String(i).padStart(10, "0")}zzzzzzzzzz`;
+    const a = new UsageAggregator();
+    for (let i = 0; i < n; i++) a.add(event({ at: T0, id: id(i), stage: "RequestReceived" }));
+    a.add(event({ at: T0, id: id(0), code: 403 }));
+    a.add(event({ at: T0, id: id(n - 1), code: 403 }));
+    const s = a.snapshot();
+    assert.equal(s.credentials[0].requests, n);
+    assert.equal(s.credentials[0].denied, 2);
+  });
   await t.step("events without an auditID count as they come", () => {
     const e = event({ at: T0 });
     delete e.auditID;
