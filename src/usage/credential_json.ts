@@ -21,11 +21,15 @@ export function credentialJsonAt(credential: CredentialUsage, depth: number): st
     rest[key] = key === "requestsMade" ? MARK : credential[key as keyof CredentialUsage];
   }
   const text = toJsonAt(rest, depth);
-  const at = text.indexOf(MARK_JSON);
+  // The record's own key, on its line: a value that is the mark (a user named so) sits after
+  // another key, and a nested "requestsMade" key deeper.
+  const line = `${newline(depth + 1)}"requestsMade": ${MARK_JSON}`;
+  const at = text.indexOf(line);
   if (at === -1) return toJsonAt(credential, depth);
   const made = requestsMadeJson(credential, depth + 1);
   if (made === undefined) return toJsonAt(credential, depth);
-  return text.slice(0, at) + made + text.slice(at + MARK_JSON.length);
+  const value = at + line.length - MARK_JSON.length;
+  return text.slice(0, value) + made + text.slice(at + line.length);
 }
 
 /** Indentation: a newline and 4 spaces a level, by level. */

@@ -36,6 +36,9 @@ function events(): AuditEvent[] {
   // A request whose apiGroup is not a string (a line that only JSON.parse reads).
   const odd = event({ at: T0, user: "odd" });
   out.push({ ...odd, objectRef: { ...odd.objectRef!, apiGroup: 5 as unknown as string } });
+  // Names that spell the writer's mark for where the requests go.
+  out.push(event({ at: T0, user: "\u0000requestsMade\u0000", agent: "\u0000requestsMade\u0000" }));
+  out.push(event({ at: T0, user: "mark", ips: ["requestsMade"], agent: "requestsMade" }));
   // A credential without requests (no verb).
   out.push({ ...event({ at: T0, user: "no-verb" }), verb: "" });
   return out;
