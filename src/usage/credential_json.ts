@@ -79,10 +79,7 @@ function eachFieldOf(
 ): void {
   for (const [name, value] of Object.entries(request)) {
     if (typeof value === "string") field(name, toJsonString(value));
-    else if (value !== undefined && typeof value !== "function" && typeof value !== "symbol") {
-      // Not a string when an event had another type there: as toJsonAt prints it.
-      const json = toJsonAt(value, depth);
-      if (json !== undefined) field(name, json.trimStart());
-    }
+    // Not a string when a JSON.parse'd event had another type there: as toJsonAt prints it.
+    else if (value !== undefined) field(name, toJsonAt(value, depth).trimStart());
   }
 }
