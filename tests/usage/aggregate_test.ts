@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  identityOf,
   LIMITS,
   requestKeyOf,
   requestSignature,
@@ -175,6 +176,59 @@ Deno.test("UsageAggregator tells credentials apart as the server lets it", async
     assert.ok(s.notes.some((n) => n.startsWith("1 service account used tokens that the events")));
     assert.ok(s.notes.some((n) => n.startsWith("no event carries a credential-id extra")));
   });
+});
+
+Deno.test("UsageAggregator finds a credential's row whatever the order of its events", () => {
+  // Names and credential-ids that look alike, extras and annotations that change the key or do
+  // not, mixed: the rows must be identityOf()'s, with every request counted in its own.
+  const jti = (v: string) => ({ "authentication.kubernetes.io/credential-id": [v] });
+  const legacy = { "authentication.k8s.io/legacy-token": "system:serviceaccount:team:robot" };
+  const fields: Partial<Parameters<typeof event>[0]>[] = [
+    { user: "JTI=abc" }, // a user named like a credential-id
+    { user: "someone", extra: jti("JTI=abc") }, // the token whose credential-id that is
+    { user: "other", extra: jti("JTI=abc") }, // the same token, another user name
+    { user: "alice" },
+    { user: "alice", annotations: { "x/y": "z" } }, // annotations that do not name a token
+    { user: "alice", extra: jti("X509SHA256=ab") }, // an extra without a jti
+    { user: "system:serviceaccount:a:b/c" }, // two names of one key
+    { user: "system:serviceaccount:a/b:c" },
+    {}, // service-account:team/robot
+    { annotations: legacy }, // the same account's legacy token: another row
+    { extra: podExtra("web-1", "uid-1") },
+    { user: "" },
+  ];
+  const all = fields.map((f, i) => event({ at: T0, ...f, name: `n${i}` }));
+  const expected = new Map<string, number>();
+  for (const e of all) {
+    const key = identityOf(e).key;
+    expected.set(key, (expected.get(key) ?? 0) + 1);
+  }
+  assert.deepEqual([...expected].sort(), [
+    ["legacy-token:team/serviceaccount:robot", 1],
+    ["pod:team/robot/uid-1", 1],
+    ["service-account:a/b/c", 2],
+    ["service-account:team/robot", 1],
+    ["token:abc", 2],
+    ["user:", 1],
+    ["user:JTI=abc", 1],
+    ["user:alice", 3],
+  ]);
+  // Every order of first sight (rotations, and reversed).
+  for (let r = 0; r < all.length; r++) {
+    for (const order of [all.slice(r).concat(all.slice(0, r)), [...all].reverse()]) {
+      const s = aggregate([...order, ...order, ...order]);
+      const got = new Map(s.credentials.map((c) => [c.key, c.requests]));
+      assert.deepEqual(
+        [...got].sort(),
+        [...expected].map(([k, n]) => [k, 3 * n]).sort(),
+        `first ${identityOf(order[0]).key}`,
+      );
+      for (const c of s.credentials) {
+        const made = Object.values(c.requestsMade).reduce((n, r) => n + r.count, 0);
+        assert.equal(made, c.requests, c.key);
+      }
+    }
+  }
 });
 
 Deno.test("UsageAggregator counts IPs, agents, requests, times and denials", () => {
