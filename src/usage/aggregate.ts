@@ -724,19 +724,13 @@ function credentialOf(
     }
     return out;
   };
-  const requestsMade = row.requestsMade;
+  const source: MadeSource = { requestsMade: row.requestsMade, tally, requests };
   const made = () => {
     const out: Record<string, RequestUsage> = {};
-    for (const [k, at] of requestsMade) {
-      out[k] = {
-        // A new object each read (the kept one is copied; the one from the key is new).
-        request: requestCopy(requests[tally.aux(at)]) ?? requestOfKey(k),
-        count: tally.count(at),
-        first: tally.first(at),
-        last: tally.last(at),
-        denied: tally.denied(at),
-      };
-    }
+    visitMade(source, (key, request, count, first, last, denied) => {
+      // A new object each read (the kept one is copied; the one from the key is new).
+      out[key] = { request: requestCopy(request) ?? requestOfKey(key), count, first, last, denied };
+    });
     return out;
   };
   const { id, at, impersonated, overflow } = row;
@@ -763,39 +757,32 @@ function credentialOf(
   // In its place among the keys (JSON output keeps their order), computed on each read.
   if (lazy) {
     Object.defineProperty(credential, "requestsMade", { enumerable: true, get: made });
-    madeOfLazy.set(credential, { requestsMade, tally, requests });
+    madeOfLazy.set(credential, source);
   }
   return credential;
 }
 
-/** What the `requestsMade` getter of a credential from {@link UsageAggregator.finish} reads. */
-const madeOfLazy = new WeakMap<CredentialUsage, {
+/** What a credential's `requestsMade` is read from. */
+interface MadeSource {
   requestsMade: Map<string, number>;
   tally: Tally;
   requests: (ObservedRequest | undefined)[];
-}>();
+}
 
-/**
- * Go through the `requestsMade` of a credential from {@link UsageAggregator.finish} without
- * building its records (a writer of a large report): `visit` gets, for each entry in the
- * record's order, its key, its request (undefined when the key spells it: see
- * {@link eachFieldOfKey}), and its counts. False, visiting nothing, for any other credential
- * (read its `requestsMade` then).
- */
-export function eachRequestMade(
-  credential: CredentialUsage,
-  visit: (
-    key: string,
-    request: ObservedRequest | undefined,
-    count: number,
-    first: string,
-    last: string,
-    denied: number,
-  ) => void,
-): boolean {
-  const source = madeOfLazy.get(credential);
-  if (source === undefined) return false;
-  const { requestsMade, tally, requests } = source;
+/** What the `requestsMade` getter of a credential from {@link UsageAggregator.finish} reads. */
+const madeOfLazy = new WeakMap<CredentialUsage, MadeSource>();
+
+/** A `requestsMade` visitor (see {@link eachRequestMade}). */
+type MadeVisitor = (
+  key: string,
+  request: ObservedRequest | undefined,
+  count: number,
+  first: string,
+  last: string,
+  denied: number,
+) => void;
+
+function visitMade({ requestsMade, tally, requests }: MadeSource, visit: MadeVisitor): void {
   for (const [key, at] of requestsMade) {
     visit(
       key,
@@ -806,6 +793,19 @@ export function eachRequestMade(
       tally.denied(at),
     );
   }
+}
+
+/**
+ * Go through the `requestsMade` of a credential from {@link UsageAggregator.finish} without
+ * building its records (a writer of a large report): `visit` gets, for each entry in the
+ * record's order, its key, its request (undefined when the key spells it: see
+ * {@link eachFieldOfKey}), and its counts. False, visiting nothing, for any other credential
+ * (read its `requestsMade` then).
+ */
+export function eachRequestMade(credential: CredentialUsage, visit: MadeVisitor): boolean {
+  const source = madeOfLazy.get(credential);
+  if (source === undefined) return false;
+  visitMade(source, visit);
   return true;
 }
 
