@@ -229,6 +229,13 @@ export interface Runtime {
    * (a process started without scripts/v8_flags.ts's `--expose-gc`, such as `deno test`).
    */
   heap?(): HeapControl | undefined;
+  /**
+   * A worker thread that reads one part of an audit log (src/usage/parallel.ts); absent where
+   * none can be started (tests that run the program in their own process).
+   */
+  usagePartWorker?(): Worker;
+  /** The processor cores the program may use. */
+  cpus?(): number;
   /** Versions of the runtime and the platform it runs on. */
   platform: { deno: string; v8: string; typescript: string; os: string; arch: string };
 }
@@ -356,17 +363,32 @@ function heapControl(): HeapControl | undefined {
   return { used: () => Deno.memoryUsage().heapUsed, collect: () => gc() };
 }
 
+/** The name under which the program's entry point runs src/usage/part_worker.ts. */
+export const USAGE_PART_WORKER = "kubectl-token usage part";
+
 /** Options for {@link denoRuntime}. */
 export interface DenoRuntimeOptions {
   /** Provide {@link Runtime.warmCrypto} (the CLI's entry point does; tests do not). */
   warmCrypto?: boolean;
+  /**
+   * Provide {@link Runtime.usagePartWorker}: the URL of the entry point, which runs the worker
+   * when started under the name {@link USAGE_PART_WORKER} (mod.ts).
+   */
+  entryPoint?: string;
 }
 
 /** The runtime of a real process. */
 export function denoRuntime(options: DenoRuntimeOptions = {}): Runtime {
   return {
     ...(options.warmCrypto ? { warmCrypto } : {}),
+    ...(options.entryPoint
+      ? {
+        usagePartWorker: () =>
+          new Worker(options.entryPoint!, { type: "module", name: USAGE_PART_WORKER }),
+      }
+      : {}),
     heap: heapControl,
+    cpus: () => navigator.hardwareConcurrency,
     env: (name) => Deno.env.get(name),
     envAll: () => Deno.env.toObject(),
     cwd: () => Deno.cwd(),

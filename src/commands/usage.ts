@@ -15,6 +15,7 @@ import { readAuditEvents, type ReadStats } from "../usage/reader.ts";
 import { usageEventOfLine } from "../usage/event_line.ts";
 import { UsageAggregator } from "../usage/aggregate.ts";
 import { HeapKeeper } from "../usage/heap.ts";
+import { readInParts } from "../usage/parallel.ts";
 import type { CredentialKind, CredentialUsage, UsageSnapshot } from "../usage/model.ts";
 import {
   type ClusterFacts,
@@ -199,19 +200,35 @@ export async function loadSnapshot(
     return { snapshot: await readUsageDb(ctx.runtime, path), incomplete: [] };
   }
   const source = request.auditLog!;
-  const aggregator = new UsageAggregator({ since: request.since });
+  let aggregator = new UsageAggregator({ since: request.since });
   const progress = progressLine(ctx.runtime.stderr);
   const heap = ctx.runtime.heap?.();
   const keeper = heap ? new HeapKeeper(heap) : undefined;
+  const onProgress = (s: Readonly<ReadStats>) => {
+    progress.update(s);
+    keeper?.check();
+  };
   let stats: ReadStats;
+  let threads = 2;
   try {
-    stats = await readAuditEvents(ctx.runtime, source, (event) => aggregator.add(event), {
-      onProgress: (s) => {
-        progress.update(s);
-        keeper?.check();
-      },
-      eventOfLine: usageEventOfLine,
+    const parts = await readInParts(ctx.runtime, source, aggregator, {
+      since: request.since,
+      onProgress,
     });
+    if (parts.read) stats = parts.stats;
+    else {
+      threads = 1;
+      if (!parts.tried) ctx.log(7, `one thread: ${parts.why}`);
+      else {
+        ctx.log(6, `read again on one thread: ${parts.why}`);
+        aggregator = new UsageAggregator({ since: request.since });
+        keeper?.collect();
+      }
+      stats = await readAuditEvents(ctx.runtime, source, (event) => aggregator.add(event), {
+        onProgress,
+        eventOfLine: usageEventOfLine,
+      });
+    }
   } finally {
     progress.clear();
   }
@@ -235,7 +252,8 @@ export async function loadSnapshot(
   if (keeper?.collections) keeper.collect();
   ctx.log(
     6,
-    `read ${stats.events} events, ${stats.lines} lines, ${stats.bytes} bytes` +
+    `read ${stats.events} events, ${stats.lines} lines, ${stats.bytes} bytes on ${threads} ` +
+      `thread${threads === 1 ? "" : "s"}` +
       (keeper ? `; ${keeper.collections} heap collections` : ""),
   );
   return { snapshot, incomplete };

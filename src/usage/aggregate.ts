@@ -89,10 +89,15 @@ export const LIMITS = {
 /** Token lifetimes above this are always kept (the findings' default threshold is 24h). */
 const NOTABLE_LIFETIME_S = 3_600 * 24;
 
+/** The aggregator's limits, as {@link LIMITS} has them. */
+export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
+
 /** Options for {@link UsageAggregator}. */
 export interface AggregateOptions {
   /** Leave out events before this instant (`--since`). */
   since?: Date;
+  /** Other limits than {@link LIMITS} (tests that reach them with a few events). */
+  limits?: Partial<Limits>;
 }
 
 /** What a request's credential is, before it has a row. */
@@ -128,6 +133,8 @@ interface Row {
   slot: number;
   /** Whether a request of `requestsMade` has no signature, so that the filter cannot tell. */
   unfiltered: boolean;
+  /** The event that made it: its place among all events ({@link UsageAggregator.merge}). */
+  seq: number;
 }
 
 /**
@@ -161,7 +168,8 @@ export class UsageAggregator {
   #entries = 0;
   #issued: TokenIssue[] = [];
   #podDeletions: PodDeletion[] = [];
-  #pending = new Map<string, AuditEvent>();
+  /** By auditID; null for an event of the other part's credentials (see addForeign()). */
+  #pending = new Map<string, AuditEvent | null>();
   #counted = new Map<string, true>();
   /** The auditIDs of both, counted by a hash of their end: most events need no lookup. */
   #ids = new IdFilter();
@@ -173,14 +181,28 @@ export class UsageAggregator {
   #credentialIds = 0;
   #overflow: Record<string, number> = {};
   #finished = false;
+  /** After merge(): nothing more can be added. */
+  #merged = false;
+  #limits: Limits;
+  /** Events taken so far, foreign ones too, and pending ones counted at the end. */
+  #seq = 0;
+  /** The seq and the row's seq of each kept token issue and Pod deletion. */
+  #issuedSeq: number[] = [];
+  #issuedRow: number[] = [];
+  #podSeq: number[] = [];
+  #podRow: number[] = [];
 
   constructor(options: AggregateOptions = {}) {
     if (options.since) this.#since = timeOfText(canonicalTime(options.since.toISOString())!);
+    this.#limits = { ...LIMITS, ...options.limits };
   }
 
   /** Take one event into account. */
   add(event: AuditEvent): void {
-    if (this.#finished) throw new Error("UsageAggregator.add() after finish()");
+    if (this.#finished || this.#merged) {
+      throw new Error("UsageAggregator.add() after finish(), part() or merge()");
+    }
+    this.#tally.seq = ++this.#seq;
     const stage = event.stage;
     const id = event.auditID;
     const final = stage === undefined || stage === "ResponseComplete" || stage === "Panic";
@@ -194,7 +216,7 @@ export class UsageAggregator {
       // Kept for a while: its own strings, not views of the line's text (event_line.ts).
       this.#pending.set(copiedString(id), ownEvent(event));
       this.#ids.add(id);
-      if (this.#pending.size > LIMITS.pending) {
+      if (this.#pending.size > this.#limits.pending) {
         const [oldId, oldEvent] = this.#pending.entries().next().value!;
         this.#pending.delete(oldId);
         this.#ids.remove(oldId);
@@ -218,6 +240,40 @@ export class UsageAggregator {
     this.#count(event, counted);
   }
 
+  /**
+   * Take into account that the event at this place of the input is one of the other part's
+   * credentials ({@link merge}): only what every part must agree on, whether its auditID is
+   * waiting for a final stage or was counted, so that each part counts its own events exactly
+   * as one aggregator of the whole input would.
+   */
+  addForeign(id: unknown, stage: unknown): void {
+    if (this.#finished || this.#merged) {
+      throw new Error("UsageAggregator.addForeign() after finish(), part() or merge()");
+    }
+    this.#tally.seq = ++this.#seq;
+    if (typeof id !== "string" || id === "") return;
+    const final = stage === undefined || stage === "ResponseComplete" || stage === "Panic";
+    const known = this.#ids.mayHave(id);
+    if (!final) {
+      if (known && (this.#counted.has(id) || this.#pending.has(id))) return;
+      this.#pending.set(copiedString(id), null);
+      this.#ids.add(id);
+      if (this.#pending.size > this.#limits.pending) {
+        const [oldId, oldEvent] = this.#pending.entries().next().value!;
+        this.#pending.delete(oldId);
+        this.#ids.remove(oldId);
+        this.#countEarly(oldId, oldEvent);
+      }
+      return;
+    }
+    if (!known) return;
+    if (this.#pending.delete(id)) {
+      this.#ids.remove(id);
+      return;
+    }
+    if (this.#counted.delete(id)) this.#ids.remove(id);
+  }
+
   /** What the events said so far. Requests still waiting for their final stage are counted now. */
   snapshot(): UsageSnapshot {
     return this.#snapshot(false);
@@ -236,12 +292,206 @@ export class UsageAggregator {
     return snapshot;
   }
 
-  #snapshot(handOver: boolean): UsageSnapshot {
+  /**
+   * This part's aggregate, for {@link merge} into the other part's: plain data and typed arrays,
+   * which `postMessage` can send to another thread (transfer {@link partBuffers}). Requests
+   * still waiting for their final stage are counted first, as {@link finish} does. Nothing can
+   * be added afterwards.
+   */
+  part(): AggregatePart {
+    if (this.#finished || this.#merged) {
+      throw new Error("UsageAggregator.part() after finish(), part() or merge()");
+    }
+    this.#flush();
+    this.#finished = true;
+    const rows: PartRow[] = [];
+    for (const row of this.#credentials.values()) {
+      rows.push({
+        id: row.id,
+        seq: row.seq,
+        at: row.at,
+        sourceIPs: row.sourceIPs.values,
+        userAgents: row.userAgents.values,
+        impersonated: row.impersonated?.values,
+        requestsMade: row.requestsMade,
+        overflow: row.overflow,
+      });
+    }
+    return {
+      seq: this.#seq,
+      rows,
+      tally: this.#tally.state,
+      requests: this.#requests,
+      issued: this.#issued,
+      issuedSeq: this.#issuedSeq,
+      issuedRow: this.#issuedRow,
+      podDeletions: this.#podDeletions,
+      podSeq: this.#podSeq,
+      podRow: this.#podRow,
+      events: this.#events,
+      untimed: this.#untimed,
+      countedEarly: this.#countedEarly,
+      credentialIds: this.#credentialIds,
+      span: this.#span,
+      overflow: { ...this.#overflow },
+      budgetReached: this.#budgetReached(),
+    };
+  }
+
+  /** Whether a limit over all credentials together turned something away here. */
+  #budgetReached(): boolean {
+    return this.#entries >= this.#limits.entries || (this.#overflow.issued ?? 0) > 0 ||
+      (this.#overflow.podDeletions ?? 0) > 0;
+  }
+
+  /**
+   * Take in the other part of an input split by credential: `part` comes from an aggregator
+   * (same options) that took the same events in the same order, with add() for the events of
+   * its credentials and addForeign() for the others, the other way round from this one. The
+   * result is what one aggregator of the whole input makes: the limits over all credentials
+   * (credentials, the entries budget, token issues, Pod deletions) applied again in the input's
+   * order, and what they turn away counted in `overflow`. Each part has kept everything that
+   * could be kept, because a limit a part reached alone was reached by the whole input before.
+   *
+   * False when the parts cannot be merged exactly, and this aggregator must then be dropped:
+   * they did not take the same number of events, a credential is in both (an input whose
+   * events of one credential name different users), or credentials beyond the limit are left
+   * out while a part had turned entries away by a budget that those credentials' entries had
+   * taken part of.
+   */
+  merge(part: AggregatePart): boolean {
+    if (this.#finished || this.#merged) {
+      throw new Error("UsageAggregator.merge() after finish(), part() or merge()");
+    }
+    this.#flush();
+    this.#merged = true;
+    if (part.seq !== this.#seq) return false;
+    for (const r of part.rows) if (this.#credentials.has(r.id.key)) return false;
+    const limits = this.#limits;
+    if (
+      this.#credentials.size + part.rows.length > limits.credentials &&
+      (this.#budgetReached() || part.budgetReached)
+    ) return false;
+    const tally = this.#tally;
+    const offset = tally.append(part.tally);
+    const requestOffset = this.#requests.length;
+    for (const r of part.requests) this.#requests.push(r);
+    const shifted = (m: Map<string, number>) => {
+      for (const [k, at] of m) m.set(k, at + offset);
+      return m;
+    };
+    const seen = (name: SeenMap["name"], values: Map<string, number>): SeenMap => ({
+      name,
+      values: shifted(values),
+      hot: "",
+      hotAt: -1,
+    });
+    const rows = [...this.#credentials.values()];
+    for (const p of part.rows) {
+      const requestsMade = shifted(p.requestsMade);
+      for (const at of requestsMade.values()) tally.setAux(at, tally.aux(at) + requestOffset);
+      rows.push({
+        id: p.id,
+        sourceIPs: seen("sourceIPs", p.sourceIPs),
+        userAgents: seen("userAgents", p.userAgents),
+        requestsMade,
+        impersonated: p.impersonated && seen("impersonated", p.impersonated),
+        overflow: p.overflow,
+        at: p.at + offset,
+        slot: -1,
+        unfiltered: true,
+        seq: p.seq,
+      });
+    }
+    rows.sort((a, b) => a.seq - b.seq);
+    // Credentials first seen beyond the limit: never made, each of their requests an overflow.
+    let overflowCredentials = (this.#overflow.credentials ?? 0) + (part.overflow.credentials ?? 0);
+    const dropped = new Set<number>();
+    for (let i = limits.credentials; i < rows.length; i++) {
+      dropped.add(rows[i].seq);
+      overflowCredentials += tally.count(rows[i].at);
+    }
+    if (rows.length > limits.credentials) rows.length = limits.credentials;
+    // The entries budget: the first entries made over all rows, in the input's order (entries
+    // made by one event are all one part's, in the order it made them).
+    let total = 0;
+    for (const row of rows) {
+      for (const [, m] of mapsOf(row)) total += m.size;
+    }
+    if (total > limits.entries) {
+      const scale = 2 ** Math.ceil(Math.log2(tally.size + 1));
+      const order = (at: number) => tally.seqOf(at) * scale + at;
+      const orders = new Float64Array(total);
+      let n = 0;
+      for (const row of rows) {
+        for (const [, m] of mapsOf(row)) for (const at of m.values()) orders[n++] = order(at);
+      }
+      orders.sort();
+      const last = orders[limits.entries - 1];
+      for (const row of rows) {
+        for (const [name, m] of mapsOf(row)) {
+          for (const [key, at] of m) {
+            if (order(at) <= last) continue;
+            m.delete(key);
+            row.overflow ??= {};
+            row.overflow[name] = (row.overflow[name] ?? 0) + tally.count(at);
+          }
+        }
+      }
+    }
+    const issued = bySeq(
+      [this.#issued, this.#issuedSeq, this.#issuedRow],
+      [part.issued, part.issuedSeq, part.issuedRow],
+      dropped,
+    );
+    const issuesSeen = issued.length + (this.#overflow.issued ?? 0) + (part.overflow.issued ?? 0);
+    const keptIssues: TokenIssue[] = [];
+    for (const issue of issued) {
+      const notable = !systemRequester(issue.requester, issue.serviceAccount) ||
+        (issue.expirationSeconds ?? 0) > NOTABLE_LIFETIME_S;
+      const kept = keptIssues.length;
+      if (kept < limits.issued || (notable && kept < limits.issuedNotable)) keptIssues.push(issue);
+    }
+    const deletions = bySeq(
+      [this.#podDeletions, this.#podSeq, this.#podRow],
+      [part.podDeletions, part.podSeq, part.podRow],
+      dropped,
+    );
+    const deletionsSeen = deletions.length + (this.#overflow.podDeletions ?? 0) +
+      (part.overflow.podDeletions ?? 0);
+    if (deletions.length > limits.podDeletions) deletions.length = limits.podDeletions;
+    this.#overflow = {
+      credentials: overflowCredentials,
+      issued: issuesSeen - keptIssues.length,
+      podDeletions: deletionsSeen - deletions.length,
+    };
+    this.#issued = keptIssues;
+    this.#podDeletions = deletions;
+    this.#credentials = new Map(rows.map((row) => [row.id.key, row]));
+    this.#recent = [];
+    this.#events += part.events;
+    this.#untimed += part.untimed;
+    this.#countedEarly += part.countedEarly;
+    this.#credentialIds += part.credentialIds;
+    if (part.span !== undefined) {
+      if (this.#span === undefined) this.#span = part.span + offset;
+      else tally.combine(this.#span, part.span + offset);
+    }
+    return true;
+  }
+
+  /** Count the requests still waiting for their final stage, each at a place of its own. */
+  #flush(): void {
     for (const [id, event] of this.#pending) {
+      this.#tally.seq = ++this.#seq;
       this.#ids.remove(id);
       this.#countEarly(id, event);
     }
     this.#pending.clear();
+  }
+
+  #snapshot(handOver: boolean): UsageSnapshot {
+    this.#flush();
     const notes: string[] = [];
     const credentials: CredentialUsage[] = [];
     for (const [key, row] of this.#credentials) {
@@ -276,7 +526,11 @@ export class UsageAggregator {
           `counted without their response code`,
       );
     }
-    const overflow = { ...this.#overflow };
+    // In one order, however the counts came (merge() adds some at the end).
+    const overflow: Record<string, number> = {};
+    for (const name of ["credentials", "issued", "podDeletions"]) {
+      if (this.#overflow[name]) overflow[name] = this.#overflow[name];
+    }
     return {
       events: this.#events,
       ...(this.#span !== undefined
@@ -290,15 +544,17 @@ export class UsageAggregator {
     };
   }
 
-  #countEarly(id: string, event: AuditEvent): void {
-    this.#countedEarly++;
+  /** `event` null: the other part's request, which that part counts (see addForeign()). */
+  #countEarly(id: string, event: AuditEvent | null): void {
     this.#counted.set(copiedString(id), true);
     this.#ids.add(id);
-    if (this.#counted.size > LIMITS.counted) {
+    if (this.#counted.size > this.#limits.counted) {
       const oldest = this.#counted.keys().next().value!;
       this.#counted.delete(oldest);
       this.#ids.remove(oldest);
     }
+    if (event === null) return;
+    this.#countedEarly++;
     this.#count(event, false);
   }
 
@@ -333,7 +589,7 @@ export class UsageAggregator {
     tally.see(this.#span ??= tally.open(hi, lo), hi, lo);
     if (who.kind === "token") this.#credentialIds++;
     if (!row) {
-      if (this.#credentials.size >= LIMITS.credentials) {
+      if (this.#credentials.size >= this.#limits.credentials) {
         this.#overflow.credentials = (this.#overflow.credentials ?? 0) + 1;
         return;
       }
@@ -348,6 +604,7 @@ export class UsageAggregator {
         at: tally.open(hi, lo),
         slot: this.#slots++,
         unfiltered: false,
+        seq: this.#seq,
       };
       this.#credentials.set(who.key, row);
     } else if (!row.id.node && extra(event, AUDIT_KEYS.nodeName)) {
@@ -362,7 +619,7 @@ export class UsageAggregator {
         const ip = ips[i];
         // The same address twice in one chain counts once for the request.
         if (typeof ip === "string" && ips.indexOf(ip) === i) {
-          this.#see(row, row.sourceIPs, ip, hi, lo, LIMITS.sourceIPs);
+          this.#see(row, row.sourceIPs, ip, hi, lo, this.#limits.sourceIPs);
         }
       }
     }
@@ -371,21 +628,23 @@ export class UsageAggregator {
       this.#see(
         row,
         row.userAgents,
-        agent.length > LIMITS.userAgentChars ? agent.slice(0, LIMITS.userAgentChars) : agent,
+        agent.length > this.#limits.userAgentChars
+          ? agent.slice(0, this.#limits.userAgentChars)
+          : agent,
         hi,
         lo,
-        LIMITS.userAgents,
+        this.#limits.userAgents,
       );
     }
     const impersonated = event.impersonatedUser?.username;
     if (typeof impersonated === "string") {
       row.impersonated ??= seenMap("impersonated");
-      this.#see(row, row.impersonated, impersonated, hi, lo, LIMITS.impersonated);
+      this.#see(row, row.impersonated, impersonated, hi, lo, this.#limits.impersonated);
     }
     const signature = requestSignature(event);
     if (signature !== NO_REQUEST) {
-      const full = row.requestsMade.size >= LIMITS.requestsMade ||
-        this.#entries >= LIMITS.entries;
+      const full = row.requestsMade.size >= this.#limits.requestsMade ||
+        this.#entries >= this.#limits.entries;
       // Once nothing can be added, a request the row has not made is only counted as overflow:
       // the filter tells most of those apart without making and hashing the key.
       if (
@@ -414,12 +673,14 @@ export class UsageAggregator {
       const ref = event.objectRef;
       const verb = event.verb;
       if (ref?.resource === "serviceaccounts" && ref.subresource === "token") {
-        if (verb === "create") this.#tokenIssue(event, ownString(text), code);
+        if (verb === "create") this.#tokenIssue(event, ownString(text), code, row.seq);
       } else if (
         ref?.resource === "pods" && verb === "delete" && !ref.subresource && !ref.apiGroup &&
         typeof code === "number" && code >= 200 && code < 300 && ref.namespace && ref.name
       ) {
-        if (this.#podDeletions.length < LIMITS.podDeletions) {
+        if (this.#podDeletions.length < this.#limits.podDeletions) {
+          this.#podSeq.push(this.#seq);
+          this.#podRow.push(row.seq);
           this.#podDeletions.push({
             namespace: ownAny(ref.namespace),
             name: ownAny(ref.name),
@@ -470,7 +731,7 @@ export class UsageAggregator {
       const values = map.values;
       at = values.get(value) ?? -1;
       if (at === -1) {
-        if (values.size >= limit || this.#entries >= LIMITS.entries) {
+        if (values.size >= limit || this.#entries >= this.#limits.entries) {
           overflowed(row, map.name);
           return;
         }
@@ -487,7 +748,7 @@ export class UsageAggregator {
     this.#tally.see(at, hi, lo);
   }
 
-  #tokenIssue(event: AuditEvent, at: string, code: number | undefined): void {
+  #tokenIssue(event: AuditEvent, at: string, code: number | undefined, rowSeq: number): void {
     const ref = event.objectRef;
     if (!ref?.namespace || !ref.name) return;
     const requester = ownAny(event.user?.username ?? "");
@@ -519,9 +780,86 @@ export class UsageAggregator {
     const notable = !systemRequester(requester, issue.serviceAccount) ||
       (issue.expirationSeconds ?? 0) > NOTABLE_LIFETIME_S;
     const kept = this.#issued.length;
-    if (kept < LIMITS.issued || (notable && kept < LIMITS.issuedNotable)) this.#issued.push(issue);
-    else this.#overflow.issued = (this.#overflow.issued ?? 0) + 1;
+    const limits = this.#limits;
+    if (kept < limits.issued || (notable && kept < limits.issuedNotable)) {
+      this.#issued.push(issue);
+      this.#issuedSeq.push(this.#seq);
+      this.#issuedRow.push(rowSeq);
+    } else this.#overflow.issued = (this.#overflow.issued ?? 0) + 1;
   }
+}
+
+/** What {@link UsageAggregator.part} hands over. */
+export interface AggregatePart {
+  seq: number;
+  rows: PartRow[];
+  tally: TallyState;
+  requests: (ObservedRequest | undefined)[];
+  issued: TokenIssue[];
+  issuedSeq: number[];
+  issuedRow: number[];
+  podDeletions: PodDeletion[];
+  podSeq: number[];
+  podRow: number[];
+  events: number;
+  untimed: number;
+  countedEarly: number;
+  credentialIds: number;
+  span: number | undefined;
+  overflow: Record<string, number>;
+  budgetReached: boolean;
+}
+
+/** A credential of an {@link AggregatePart}: its row's maps and numbers. */
+interface PartRow {
+  id: Identity;
+  seq: number;
+  at: number;
+  sourceIPs: Map<string, number>;
+  userAgents: Map<string, number>;
+  impersonated: Map<string, number> | undefined;
+  requestsMade: Map<string, number>;
+  overflow: Record<string, number> | undefined;
+}
+
+/** The buffers of a part, for `postMessage`'s transfer list (they are not copied). */
+export function partBuffers(part: AggregatePart): ArrayBuffer[] {
+  return part.tally.pages.map((page) => page.buffer as ArrayBuffer);
+}
+
+/** A row's maps with the names their overflow has. */
+function mapsOf(row: Row): [string, Map<string, number>][] {
+  const maps: [string, Map<string, number>][] = [
+    ["sourceIPs", row.sourceIPs.values],
+    ["userAgents", row.userAgents.values],
+  ];
+  if (row.impersonated) maps.push(["impersonated", row.impersonated.values]);
+  maps.push(["requestsMade", row.requestsMade]);
+  return maps;
+}
+
+/**
+ * Two lists kept in the order of their events (with each item's seq and its row's seq), as one
+ * list in that order, without the items of the rows `dropped`.
+ */
+function bySeq<T>(
+  [a, aSeq, aRow]: [T[], number[], number[]],
+  [b, bSeq, bRow]: [T[], number[], number[]],
+  dropped: Set<number>,
+): T[] {
+  const out: T[] = [];
+  let i = 0, j = 0;
+  while (i < a.length || j < b.length) {
+    const fromA = j >= b.length || (i < a.length && aSeq[i] < bSeq[j]);
+    if (fromA) {
+      if (!dropped.has(aRow[i])) out.push(a[i]);
+      i++;
+    } else {
+      if (!dropped.has(bRow[j])) out.push(b[j]);
+      j++;
+    }
+  }
+  return out;
 }
 
 /**
@@ -752,7 +1090,7 @@ function credentialOf(
     userAgents: seen(row.userAgents.values),
     requestsMade: lazy ? {} : made(),
     ...(impersonated ? { impersonated: seen(impersonated.values) } : {}),
-    ...(overflow ? { overflow: { ...overflow } } : {}),
+    ...(overflow ? { overflow: overflowInOrder(overflow) } : {}),
   };
   // In its place among the keys (JSON output keeps their order), computed on each read.
   if (lazy) {
@@ -760,6 +1098,15 @@ function credentialOf(
     madeOfLazy.set(credential, source);
   }
   return credential;
+}
+
+/** A row's overflow counts in one order, whatever order they came in (see merge()). */
+function overflowInOrder(overflow: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ["sourceIPs", "userAgents", "impersonated", "requestsMade"]) {
+    if (overflow[name]) out[name] = overflow[name];
+  }
+  return out;
 }
 
 /** What a credential's `requestsMade` is read from. */
@@ -853,12 +1200,16 @@ interface Time {
  * entry, which is most of what the aggregate weighs and what each event touches.
  */
 class Tally {
-  static readonly #WIDTH = 7; // count, denied, first hi, first lo, last hi, last lo, aux
+  /** count, denied, first hi, first lo, last hi, last lo, aux, seq */
+  static readonly #WIDTH = 8;
   /** Entries per page: pages of their own, so that growing never copies nor doubles. */
   static readonly #PAGE_BITS = 12;
-  static readonly #PAGE_MASK = (1 << Tally.#PAGE_BITS) - 1;
+  static readonly #PAGE = 1 << Tally.#PAGE_BITS;
+  static readonly #PAGE_MASK = Tally.#PAGE - 1;
   #pages: Float64Array[] = [];
   #size = 0;
+  /** The place of the event being taken: each new entry records it. */
+  seq = 0;
 
   /** A new entry first and last seen at (hi, lo), not counted yet; `aux` is the caller's. */
   open(hi: number, lo: number, aux = 0): number {
@@ -871,7 +1222,44 @@ class Tally {
     v[o + 2] = v[o + 4] = hi;
     v[o + 3] = v[o + 5] = lo;
     v[o + 6] = aux;
+    v[o + 7] = this.seq;
     return at;
+  }
+
+  /** The entries as they are (for another thread: the pages can be transferred). */
+  get state(): TallyState {
+    return { pages: this.#pages, size: this.#size };
+  }
+
+  /** Add another tally's entries after this one's; what was `at` there is `offset + at` here. */
+  append(other: TallyState): number {
+    const offset = this.#pages.length * Tally.#PAGE;
+    this.#pages.push(...other.pages);
+    this.#size = offset + other.size;
+    return offset;
+  }
+
+  /** Entries in all (the last index + 1). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Add entry `from`'s counts and times to entry `into`'s. */
+  combine(into: number, from: number): void {
+    const v = this.#pages[into >> Tally.#PAGE_BITS];
+    const o = (into & Tally.#PAGE_MASK) * Tally.#WIDTH;
+    v[o] += this.#get(from, 0);
+    v[o + 1] += this.#get(from, 1);
+    const fh = this.#get(from, 2), fl = this.#get(from, 3);
+    if (fh < v[o + 2] || (fh === v[o + 2] && fl < v[o + 3])) {
+      v[o + 2] = fh;
+      v[o + 3] = fl;
+    }
+    const lh = this.#get(from, 4), ll = this.#get(from, 5);
+    if (lh > v[o + 4] || (lh === v[o + 4] && ll > v[o + 5])) {
+      v[o + 4] = lh;
+      v[o + 5] = ll;
+    }
   }
 
   /** Count one use at (hi, lo). */
@@ -932,6 +1320,21 @@ class Tally {
   aux(at: number): number {
     return this.#get(at, 6);
   }
+
+  setAux(at: number, aux: number): void {
+    this.#pages[at >> Tally.#PAGE_BITS][(at & Tally.#PAGE_MASK) * Tally.#WIDTH + 6] = aux;
+  }
+
+  /** The place of the event that opened entry `at`. */
+  seqOf(at: number): number {
+    return this.#get(at, 7);
+  }
+}
+
+/** A {@link Tally}'s entries, as {@link Tally.state} hands them over. */
+interface TallyState {
+  pages: Float64Array[];
+  size: number;
 }
 
 /** YYYYMMDD of a canonical time (see {@link canonicalTime}), its digits read in place. */

@@ -42,6 +42,60 @@ export interface ReadOptions {
    * undefined to parse the line with `JSON.parse` as any other.
    */
   eventOfLine?: (line: string) => AuditEvent | undefined;
+  /** Read one part of an input split by credential (src/usage/parallel.ts). */
+  route?: LineRoute;
+}
+
+/**
+ * How one part of an input split by credential reads it (src/usage/parallel.ts): each part
+ * reads every line, parses the events of its own credentials, and of the others' only the
+ * auditID and stage, from the start of a line in the log backend's shape ({@link claimOf});
+ * a line without that start is parsed by every part.
+ */
+export interface LineRoute {
+  /** Whether a line in the log backend's shape is this part's, by the text from `from` on. */
+  ownsLine(line: string, from: number): boolean;
+  /** Whether an event parsed by every part is this part's. */
+  ownsEvent(event: AuditEvent): boolean;
+  /** The other part's event at this place: its auditID and stage. */
+  foreign(id: unknown, stage: unknown): void;
+}
+
+/**
+ * A line of this part whose event is not what the other parts read from its start (a line that
+ * is not JSON, another kind, a second auditID): the parts no longer agree on the input, which
+ * must then be read in one part.
+ */
+export class PartsDisagree extends Error {
+  constructor(file: string, line: number) {
+    super(`line ${line} of ${file} is not the event its start says`);
+    this.name = "PartsDisagree";
+  }
+}
+
+/**
+ * The start of a line in the log backend's shape, up to the stage (event_line.ts): the level,
+ * the auditID and the stage without escapes (an escaped quote would end them early).
+ */
+const CLAIM = new RegExp(
+  String
+    .raw`\{"kind":"Event","apiVersion":"audit\.k8s\.io/v1","level":"[^"\\]*","auditID":"([^"\\]*)","stage":"([^"\\]*)"`,
+  "y",
+);
+
+/** What a line says of its event from its start: [auditID, stage, where the stage ends]. */
+type Claim = [id: string, stage: string, end: number];
+
+/**
+ * The auditID and stage at the start of a line in the log backend's shape, on a line that ends
+ * with `}`; undefined for any other line. Whether the whole line is that event is for the part
+ * that parses it to check.
+ */
+export function claimOf(line: string): Claim | undefined {
+  if (line.charCodeAt(line.length - 1) !== 125) return undefined;
+  CLAIM.lastIndex = 0;
+  const m = CLAIM.exec(line);
+  return m === null ? undefined : [m[1], m[2], CLAIM.lastIndex];
 }
 
 /**
@@ -89,6 +143,7 @@ export async function readAuditEvents(
     try {
       await reader.read(file, stream);
     } catch (e) {
+      if (e instanceof PartsDisagree) throw e;
       throw fileError(`read audit events "${file}"`, e);
     }
   }
@@ -96,7 +151,7 @@ export async function readAuditEvents(
 }
 
 /** The regular files of a folder in rotation order: rotated `audit-2026-...log[.gz]` before the live `audit.log`. */
-async function filesOf(runtime: Runtime, dir: string): Promise<string[]> {
+export async function filesOf(runtime: Runtime, dir: string): Promise<string[]> {
   const names = (await runtime.readDir(dir)).filter((n) => !n.startsWith("."));
   const files: string[] = [];
   for (const name of names.sort()) {
@@ -115,6 +170,7 @@ class LineHandler {
   #every: number;
   #onProgress?: (stats: Readonly<ReadStats>) => void;
   #eventOfLine?: (line: string) => AuditEvent | undefined;
+  #route?: LineRoute;
 
   constructor(
     stats: ReadStats,
@@ -127,6 +183,7 @@ class LineHandler {
     this.#every = every;
     this.#onProgress = options.onProgress;
     this.#eventOfLine = options.eventOfLine;
+    this.#route = options.route;
   }
 
   async read(file: string, stream: ReadableStream<Uint8Array>): Promise<void> {
@@ -164,6 +221,19 @@ class LineHandler {
     if (this.#onProgress && stats.lines % this.#every === 0) this.#onProgress(stats);
     const trimmed = text.trim();
     if (!trimmed) return;
+    const route = this.#route;
+    if (route !== undefined) {
+      const claim = claimOf(trimmed);
+      if (claim !== undefined) {
+        stats.events++;
+        if (!route.ownsLine(trimmed, claim[2])) return route.foreign(claim[0], claim[1]);
+        const event = this.#eventOfLine?.(trimmed) ?? singleEvent(trimmed);
+        if (event?.auditID !== claim[0] || event.stage !== claim[1]) {
+          throw new PartsDisagree(file, line);
+        }
+        return this.#onEvent(event);
+      }
+    }
     const event = this.#eventOfLine?.(trimmed);
     if (event !== undefined) {
       stats.events++;
@@ -190,7 +260,7 @@ class LineHandler {
       for (const item of object.items) {
         if (item && typeof item === "object" && !Array.isArray(item)) {
           stats.events++;
-          this.#onEvent(item as AuditEvent);
+          this.#take(item as AuditEvent);
         } else this.#malformed(file, line, "an EventList item that is not an object");
       }
       return;
@@ -200,7 +270,14 @@ class LineHandler {
       return;
     }
     stats.events++;
-    this.#onEvent(value as AuditEvent);
+    this.#take(value as AuditEvent);
+  }
+
+  /** An event every part parsed: this part's, or the other's auditID and stage. */
+  #take(event: AuditEvent): void {
+    const route = this.#route;
+    if (route === undefined || route.ownsEvent(event)) this.#onEvent(event);
+    else route.foreign(event.auditID, event.stage);
   }
 
   #malformed(file: string, line: number, reason: string): void {
@@ -385,4 +462,17 @@ function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
+}
+
+/** The Event a line holds alone, as `JSON.parse` reads it; undefined for anything else. */
+function singleEvent(line: string): AuditEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return value && typeof value === "object" && (value as { kind?: unknown }).kind === "Event"
+    ? value as AuditEvent
+    : undefined;
 }

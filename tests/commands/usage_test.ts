@@ -396,7 +396,7 @@ Deno.test("usage collects the heap during a long read and after it, and reports 
     const plain = runtimeFor("/nonexistent");
     plain.runtime.heap = () => undefined;
     assert.equal(await main(args, plain.runtime), 0);
-    assert.match(plain.stderr.text, /read 110000 events, 110000 lines, \d+ bytes\n/);
+    assert.match(plain.stderr.text, /read 110000 events, 110000 lines, \d+ bytes on 1 thread\n/);
 
     let collections = 0;
     const kept = runtimeFor("/nonexistent");
@@ -406,7 +406,7 @@ Deno.test("usage collects the heap during a long read and after it, and reports 
     assert.equal(collections, 2, "once during the read, once after it");
     assert.match(
       kept.stderr.text,
-      /read 110000 events, 110000 lines, \d+ bytes; 2 heap collections/,
+      /read 110000 events, 110000 lines, \d+ bytes on 1 thread; 2 heap collections/,
     );
     assert.equal(kept.stdout.text, plain.stdout.text);
   });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { bundle } from "../../scripts/bundle.ts";
+import { generateAuditLog } from "../../scripts/_audit_log_gen.ts";
 import { sh } from "./_stand_in.ts";
 
 /** Method names that survive minification and that only the Kubernetes client library defines. */
@@ -149,6 +150,37 @@ Deno.test("a bundle for deno run defers its command chunks, and its commands sti
         if (args[0] === "version") assert.equal(JSON.parse(r.stdout).gitCommit, "test");
       });
     }
+    await t.step("usage on two threads: the worker is the bundle's entry point", async () => {
+      const log = join(dir, "audit.log");
+      const { events } = await generateAuditLog(log, { bytes: 0, events: 3_000, seed: 3 });
+      const usage = (threads: string) =>
+        sh(Deno.execPath(), [
+          "run",
+          "--allow-all",
+          "--no-config",
+          "--no-lock",
+          entry,
+          "usage",
+          "--audit-log",
+          log,
+          "-o",
+          "json",
+          "--offline",
+          "-v=6",
+        ], {
+          env: {
+            HOME: dir,
+            KUBECONFIG: join(dir, "none"),
+            NO_COLOR: "1",
+            KUBECTL_TOKEN_USAGE_THREADS: threads,
+          },
+          clearEnv: true,
+        });
+      const [one, two] = [await usage("1"), await usage("2")];
+      assert.equal(two.code, 0, two.stderr);
+      assert.match(two.stderr, new RegExp(`read ${events} events, .* on 2 threads`));
+      assert.equal(two.stdout, one.stdout);
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
