@@ -215,7 +215,12 @@ export async function readInParts(
   const assignment = assignmentOf(sample);
   if (!assignment) return { read: false, why: "no users that make most events", tried: false };
   let failed: string | undefined;
-  const worker = startWorker();
+  let worker: Worker;
+  try {
+    worker = startWorker();
+  } catch (e) {
+    return { read: false, why: `no worker: ${e instanceof Error ? e.message : e}`, tried: false };
+  }
   const job: PartJob = { source, assignment, since: options.since?.toISOString() };
   const result = new Promise<PartResult>((resolve) => {
     worker.onmessage = (e: MessageEvent<PartResult | "ready">) => {

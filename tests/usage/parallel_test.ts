@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { assignmentOf, routeOf } from "../../src/usage/parallel.ts";
+import { join } from "node:path";
+import { generateAuditLog } from "../../scripts/_audit_log_gen.ts";
+import { denoRuntime, type Runtime } from "../../src/runtime.ts";
+import { assignmentOf, readInParts, routeOf, THREADS_ENV } from "../../src/usage/parallel.ts";
 import { claimOf } from "../../src/usage/reader.ts";
 import { UsageAggregator } from "../../src/usage/aggregate.ts";
 
@@ -61,4 +64,37 @@ Deno.test("the worker takes the users that make most of the first lines, up to 7
     assert.equal(assignmentOf(text({ big: 90, small: 10 })), undefined);
     assert.equal(assignmentOf(""), undefined);
   });
+});
+
+Deno.test("a worker that cannot start or fails: the read is left to one thread", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "kubectl-token-parts-" });
+  try {
+    const log = join(dir, "audit.log");
+    await generateAuditLog(log, { bytes: 0, events: 3_000, seed: 5 });
+    const runtime = (usagePartWorker: () => Worker): Runtime => ({
+      ...denoRuntime(),
+      env: (name) => name === THREADS_ENV ? "2" : undefined,
+      usagePartWorker,
+    });
+    await t.step("no worker", async () => {
+      const r = runtime(() => {
+        throw new Error("no threads");
+      });
+      const out = await readInParts(r, log, new UsageAggregator());
+      assert.deepEqual(out, { read: false, why: "no worker: no threads", tried: false });
+    });
+    await t.step("a worker that fails as it loads", async () => {
+      const r = runtime(() =>
+        new Worker("data:application/javascript,throw new Error('broken')", { type: "module" })
+      );
+      const out = await readInParts(r, log, new UsageAggregator());
+      assert.equal(out.read, false);
+      assert.ok(
+        !out.read && out.tried && /the worker failed: .*broken/.test(out.why),
+        JSON.stringify(out),
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
