@@ -199,22 +199,40 @@ export class UsageAggregator {
 
   /** Take one event into account. */
   add(event: AuditEvent): void {
+    this.#open("add()");
+    this.#take(event.auditID, event.stage, event);
+  }
+
+  /**
+   * Take into account that the event at this place of the input is one of the other part's
+   * credentials ({@link merge}): only what every part must agree on, whether its auditID is
+   * waiting for a final stage or was counted, so that each part counts its own events exactly
+   * as one aggregator of the whole input would.
+   */
+  addForeign(id: unknown, stage: unknown): void {
+    this.#open("addForeign()");
+    this.#take(id, stage, null);
+  }
+
+  #open(method: string): void {
     if (this.#finished || this.#merged) {
-      throw new Error("UsageAggregator.add() after finish(), part() or merge()");
+      throw new Error(`UsageAggregator.${method} after finish(), part() or merge()`);
     }
+  }
+
+  /** An event's place among the stages of its request; counted when it is this part's (`event`). */
+  #take(id: unknown, stage: unknown, event: AuditEvent | null): void {
     this.#tally.seq = ++this.#seq;
-    const stage = event.stage;
-    const id = event.auditID;
     const final = stage === undefined || stage === "ResponseComplete" || stage === "Panic";
     if (typeof id !== "string" || id === "") {
-      this.#count(event, false);
+      if (event !== null) this.#count(event, false);
       return;
     }
     const known = this.#ids.mayHave(id);
     if (!final) {
       if (known && (this.#counted.has(id) || this.#pending.has(id))) return;
       // Kept for a while: its own strings, not views of the line's text (event_line.ts).
-      this.#pending.set(copiedString(id), ownEvent(event));
+      this.#pending.set(copiedString(id), event === null ? null : ownEvent(event));
       this.#ids.add(id);
       if (this.#pending.size > this.#limits.pending) {
         const [oldId, oldEvent] = this.#pending.entries().next().value!;
@@ -226,52 +244,18 @@ export class UsageAggregator {
     }
     // (The filter spares hashing the auditID when, as usually, no stage but the last is logged.)
     if (!known) {
-      this.#count(event, false);
+      if (event !== null) this.#count(event, false);
       return;
     }
     if (this.#pending.delete(id)) {
       this.#ids.remove(id);
-      this.#count(event, false);
+      if (event !== null) this.#count(event, false);
       return;
     }
     // Counted already from an earlier stage: this final stage only tells whether it was denied.
     const counted = this.#counted.delete(id);
     if (counted) this.#ids.remove(id);
-    this.#count(event, counted);
-  }
-
-  /**
-   * Take into account that the event at this place of the input is one of the other part's
-   * credentials ({@link merge}): only what every part must agree on, whether its auditID is
-   * waiting for a final stage or was counted, so that each part counts its own events exactly
-   * as one aggregator of the whole input would.
-   */
-  addForeign(id: unknown, stage: unknown): void {
-    if (this.#finished || this.#merged) {
-      throw new Error("UsageAggregator.addForeign() after finish(), part() or merge()");
-    }
-    this.#tally.seq = ++this.#seq;
-    if (typeof id !== "string" || id === "") return;
-    const final = stage === undefined || stage === "ResponseComplete" || stage === "Panic";
-    const known = this.#ids.mayHave(id);
-    if (!final) {
-      if (known && (this.#counted.has(id) || this.#pending.has(id))) return;
-      this.#pending.set(copiedString(id), null);
-      this.#ids.add(id);
-      if (this.#pending.size > this.#limits.pending) {
-        const [oldId, oldEvent] = this.#pending.entries().next().value!;
-        this.#pending.delete(oldId);
-        this.#ids.remove(oldId);
-        this.#countEarly(oldId, oldEvent);
-      }
-      return;
-    }
-    if (!known) return;
-    if (this.#pending.delete(id)) {
-      this.#ids.remove(id);
-      return;
-    }
-    if (this.#counted.delete(id)) this.#ids.remove(id);
+    if (event !== null) this.#count(event, counted);
   }
 
   /** What the events said so far. Requests still waiting for their final stage are counted now. */
@@ -299,9 +283,7 @@ export class UsageAggregator {
    * be added afterwards.
    */
   part(): AggregatePart {
-    if (this.#finished || this.#merged) {
-      throw new Error("UsageAggregator.part() after finish(), part() or merge()");
-    }
+    this.#open("part()");
     this.#flush();
     this.#finished = true;
     const rows: PartRow[] = [];
@@ -360,9 +342,7 @@ export class UsageAggregator {
    * taken part of.
    */
   merge(part: AggregatePart): boolean {
-    if (this.#finished || this.#merged) {
-      throw new Error("UsageAggregator.merge() after finish(), part() or merge()");
-    }
+    this.#open("merge()");
     this.#flush();
     this.#merged = true;
     if (part.seq !== this.#seq) return false;
