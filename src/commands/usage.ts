@@ -209,15 +209,15 @@ export async function loadSnapshot(
     keeper?.check();
   };
   let stats: ReadStats;
-  let threads = 2;
+  let threads: 1 | 2;
   try {
     const parts = await readInParts(ctx.runtime, source, aggregator, {
       since: request.since,
       onProgress,
     });
+    threads = parts.read ? 2 : 1;
     if (parts.read) stats = parts.stats;
     else {
-      threads = 1;
       if (!parts.tried) ctx.log(7, `one thread: ${parts.why}`);
       else {
         ctx.log(6, `read again on one thread: ${parts.why}`);

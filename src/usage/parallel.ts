@@ -141,8 +141,11 @@ export function assignmentOf(text: string): Assignment | undefined {
   return lines > 0 && taken >= MIN_WORKER_SHARE * lines ? assignment : undefined;
 }
 
-/** The files of `source` when it suits two threads: plain files (not gzip), their total size. */
-async function plainFiles(runtime: Runtime, source: string) {
+/**
+ * The files of `source` (a file or a folder) and their total size; undefined when one is not a
+ * regular file. (Whether the first is compressed, {@link head} tells.)
+ */
+async function regularFiles(runtime: Runtime, source: string) {
   const info = await runtime.stat(source);
   const files = info.isDirectory ? await filesOf(runtime, source) : [source];
   let bytes = 0;
@@ -199,7 +202,7 @@ export async function readInParts(
   if (threads === "1") return { read: false, why: `${THREADS_ENV}=1`, tried: false };
   if (!startWorker) return { read: false, why: "no worker threads here", tried: false };
   if (source === "-") return { read: false, why: "standard input", tried: false };
-  const input = await plainFiles(runtime, source).catch(() => undefined);
+  const input = await regularFiles(runtime, source).catch(() => undefined);
   if (!input || input.files.length === 0) {
     return { read: false, why: "not regular files", tried: false };
   }
