@@ -1040,6 +1040,7 @@ function credentialOf(
     for (const [k, at] of m) {
       out[k] = { count: tally.count(at), first: tally.first(at), last: tally.last(at) };
     }
+    seenRecords.add(out);
     return out;
   };
   const source: MadeSource = { requestsMade: row.requestsMade, tally, requests };
@@ -1078,6 +1079,19 @@ function credentialOf(
     madeOfLazy.set(credential, source);
   }
   return credential;
+}
+
+/** The `sourceIPs`, `userAgents` and `impersonated` records that {@link credentialOf} made. */
+const seenRecords = new WeakSet<object>();
+
+/**
+ * Whether `value` is a record of counts and times by value as {@link UsageAggregator.snapshot}
+ * and {@link UsageAggregator.finish} make them: each value a {@link Seen} of exactly `count`,
+ * `first` and `last`, in that order (a writer of a large report prints it without looking at
+ * each one). Change a copy, not the record.
+ */
+export function isSeenRecord(value: unknown): value is Record<string, Seen> {
+  return typeof value === "object" && value !== null && seenRecords.has(value);
 }
 
 /** A row's overflow counts in one order, whatever order they came in (see merge()). */
