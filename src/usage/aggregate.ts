@@ -553,9 +553,15 @@ export class UsageAggregator {
     const code = event.responseStatus?.code;
     const denied = code === 401 || code === 403;
     const tally = this.#tally;
-    // The key alone first: the full identity (a few objects) only for a new row.
-    let who = identify(event, false);
-    let row = this.#rowOf(who.key);
+    // A recent credential's row without its key; else the key alone: the full identity (a few
+    // objects) only for a new row.
+    let row = this.#recentRowOf(event);
+    let kind = row?.id.kind;
+    if (row === undefined) {
+      const who = identify(event, false);
+      kind = who.kind;
+      row = this.#rowOf(who.key);
+    }
     if (deniedOnly) {
       if (row && denied) {
         tally.deny(row.at);
@@ -567,13 +573,13 @@ export class UsageAggregator {
     }
     this.#events++;
     tally.see(this.#span ??= tally.open(hi, lo), hi, lo);
-    if (who.kind === "token") this.#credentialIds++;
+    if (kind === "token") this.#credentialIds++;
     if (!row) {
       if (this.#credentials.size >= this.#limits.credentials) {
         this.#overflow.credentials = (this.#overflow.credentials ?? 0) + 1;
         return;
       }
-      who = ownIdentity(identify(event, true));
+      const who = ownIdentity(identify(event, true));
       row = {
         id: who,
         sourceIPs: seenMap("sourceIPs"),
@@ -688,18 +694,52 @@ export class UsageAggregator {
     const recent = this.#recent;
     for (let i = 0; i < recent.length; i++) {
       const row = recent[i];
-      if (row.id.key === key) {
-        if (i > 0) {
-          recent[i] = recent[0];
-          recent[0] = row;
-        }
-        return row;
-      }
+      if (row.id.key === key) return this.#used(i);
     }
     const row = this.#credentials.get(key);
     if (row !== undefined) {
       if (recent.length < 4) recent.push(row);
       else recent[recent.length - 1] = row;
+    }
+    return row;
+  }
+
+  /**
+   * The row of `event`'s credential when it is one of the recent rows and the event says which
+   * by itself, without making its key ({@link identify}): a token by its JTI, or a user that
+   * is no service account, of a request without user extra and annotations, by its name.
+   * Undefined otherwise (look it up by its key).
+   */
+  #recentRowOf(event: AuditEvent): Row | undefined {
+    const user = event.user;
+    let jti: string | undefined;
+    let name: string | undefined;
+    if (user?.extra) {
+      jti = jtiOf(extra(event, AUDIT_KEYS.credentialId));
+      if (jti === undefined) return undefined;
+    } else if (
+      event.annotations === undefined && typeof user?.username === "string" &&
+      !user.username.startsWith(SA_PREFIX)
+    ) name = user.username;
+    else return undefined;
+    const recent = this.#recent;
+    for (let i = 0; i < recent.length; i++) {
+      const id = recent[i].id;
+      if (
+        jti !== undefined ? id.kind === "token" && id.jti === jti : id.kind === "user" &&
+          id.username === name
+      ) return this.#used(i);
+    }
+    return undefined;
+  }
+
+  /** Recent row `i`, now the most recent. */
+  #used(i: number): Row {
+    const recent = this.#recent;
+    const row = recent[i];
+    if (i > 0) {
+      recent[i] = recent[0];
+      recent[0] = row;
     }
     return row;
   }

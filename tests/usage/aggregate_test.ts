@@ -187,8 +187,11 @@ Deno.test("UsageAggregator finds a credential's row whatever the order of its ev
     { user: "JTI=abc" }, // a user named like a credential-id
     { user: "someone", extra: jti("JTI=abc") }, // the token whose credential-id that is
     { user: "other", extra: jti("JTI=abc") }, // the same token, another user name
+    { user: "someone" }, // the token's user name without the token
     { user: "alice" },
     { user: "alice", annotations: { "x/y": "z" } }, // annotations that do not name a token
+    // A user name and the annotation of a legacy token that no longer authenticates.
+    { user: "alice", annotations: { "authentication.k8s.io/legacy-token-invalidated": "s/ns" } },
     { user: "alice", extra: jti("X509SHA256=ab") }, // an extra without a jti
     { user: "system:serviceaccount:a:b/c" }, // two names of one key
     { user: "system:serviceaccount:a/b:c" },
@@ -204,6 +207,7 @@ Deno.test("UsageAggregator finds a credential's row whatever the order of its ev
     expected.set(key, (expected.get(key) ?? 0) + 1);
   }
   assert.deepEqual([...expected].sort(), [
+    ["legacy-token:ns/s", 1],
     ["legacy-token:team/serviceaccount:robot", 1],
     ["pod:team/robot/uid-1", 1],
     ["service-account:a/b/c", 2],
@@ -212,6 +216,7 @@ Deno.test("UsageAggregator finds a credential's row whatever the order of its ev
     ["user:", 1],
     ["user:JTI=abc", 1],
     ["user:alice", 3],
+    ["user:someone", 1],
   ]);
   // Every order of first sight (rotations, and reversed).
   for (let r = 0; r < all.length; r++) {
