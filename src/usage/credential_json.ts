@@ -62,23 +62,11 @@ function seenJsonAt(record: Record<string, Seen>, depth: number): string {
   for (const key of Object.keys(record)) {
     const seen = record[key];
     out.push(
-      out.length ? "," : "{",
-      entry,
-      toJsonString(key),
-      ": {",
-      field,
-      '"count": ',
-      String(seen.count),
-      ",",
-      field,
-      '"first": ',
-      toJsonString(seen.first),
-      ",",
-      field,
-      '"last": ',
-      toJsonString(seen.last),
-      entry,
-      "}",
+      `${out.length ? "," : "{"}${entry}${
+        toJsonString(key)
+      }: {${field}"count": ${seen.count},${field}"first": ${
+        toJsonString(seen.first)
+      },${field}"last": ${toJsonString(seen.last)}${entry}}`,
     );
   }
   if (out.length === 0) return "{}";
@@ -127,30 +115,9 @@ function requestsMadeJson(credential: CredentialUsage, depth: number): string | 
       }
       // Times as the tally writes them: digits and "-:.TZ", nothing to escape.
       out.push(
-        out.length ? "," : "{",
-        entry,
-        keyJson,
-        ": {",
-        field,
-        '"request": ',
-        requestText ? `{${requestText}${end}` : "{},",
-        field,
-        '"count": ',
-        String(count),
-        ",",
-        field,
-        '"first": "',
-        first,
-        '",',
-        field,
-        '"last": "',
-        last,
-        '",',
-        field,
-        '"denied": ',
-        String(denied),
-        entry,
-        "}",
+        `${out.length ? "," : "{"}${entry}${keyJson}: {${field}"request": ${
+          requestText ? `{${requestText}${end}` : "{},"
+        }${field}"count": ${count},${field}"first": "${first}",${field}"last": "${last}",${field}"denied": ${denied}${entry}}`,
       );
     },
   );
